@@ -1,0 +1,5 @@
+import sys
+
+from continuo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""The codec interface: a score <-> a list of token ids, invertible within a stated quantisation.
+
+A codec is a class with a dataclass ``Config``, a ``name`` and a ``version``, and four hooks:
+
+- :meth:`Codec.build_vocab` lists the token strings (the id of a token is its index);
+- :meth:`Codec.encode` turns one piece into ids (no separators), raising :class:`CodecError` when
+  the piece cannot be represented (the corpus builder skips it and reports the reason);
+- :meth:`Codec.decode` turns ids back into a score;
+- :meth:`Codec.quantize` says what a score looks like after the codec's quantisation, so that
+  ``decode(encode(s))`` can be compared with ``quantize(s)`` in the round-trip tests.
+
+Pieces are joined by the codec's :attr:`Codec.separator` token in datasets and in generation: a
+model learns that a piece starts after it and ends with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from continuo.errors import ConfigError
+from continuo.score import Score
+
+__all__ = ["Codec"]
+
+
+class Codec(ABC):
+    """Base class of every codec; see the module docstring for the hooks."""
+
+    name: ClassVar[str]
+    version: ClassVar[int]
+    Config: ClassVar[type]
+    #: The token that stands between pieces ("/" in the folk-melody seed).
+    separator: ClassVar[str]
+
+    def __init__(self, config: Any = None, **overrides: Any) -> None:
+        if config is None:
+            config = self.Config()
+        if overrides:
+            config = _replace_config(config, overrides, self.name)
+        self.config = config
+        self.vocab: list[str] = self.build_vocab()
+        self._ids = {token: i for i, token in enumerate(self.vocab)}
+        if len(self._ids) != len(self.vocab):
+            raise AssertionError(f"codec {self.name}: duplicate tokens in the vocabulary")
+
+    # -- hooks -------------------------------------------------------------------------------
+    @abstractmethod
+    def build_vocab(self) -> list[str]:
+        """All token strings; the separator among them."""
+
+    @abstractmethod
+    def encode(self, score: Score) -> list[int]:
+        """One piece as token ids (without separators). Raises ``CodecError`` to skip it."""
+
+    @abstractmethod
+    def decode(self, ids: Sequence[int]) -> Score:
+        """Token ids (separators allowed and ignored at the ends) back into a score."""
+
+    @abstractmethod
+    def quantize(self, score: Score) -> Score:
+        """``score`` as this codec represents it: what ``decode(encode(score))`` must equal."""
+
+    def transposition(self, score: Score) -> int:
+        """Semitones that :meth:`encode` shifts ``score`` by (0 unless the codec normalises keys)."""
+        return 0
+
+    # -- shared ------------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def separator_id(self) -> int:
+        return self._ids[self.separator]
+
+    def token_id(self, token: str) -> int:
+        """The id of ``token``; ``KeyError`` if the vocabulary has no such token."""
+        return self._ids[token]
+
+    def tokens_to_ids(self, tokens: Sequence[str]) -> list[int]:
+        return [self._ids[token] for token in tokens]
+
+    def ids_to_tokens(self, ids: Sequence[int]) -> list[str]:
+        return [self.vocab[i] for i in ids]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything needed to rebuild this codec: saved with every dataset and checkpoint."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "config": dataclasses.asdict(self.config),
+            "vocab": list(self.vocab),
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+
+def _replace_config(config: Any, overrides: dict[str, Any], codec_name: str) -> Any:
+    fields = {field.name: field for field in dataclasses.fields(config)}
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"codec {codec_name!r} has no option {', '.join(unknown)} "
+            f"(options: {', '.join(sorted(fields))})"
+        )
+    return dataclasses.replace(config, **overrides)

@@ -1,0 +1,36 @@
+"""Errors a user can cause, each with a one-line message that names the file and the problem.
+
+The CLI prints ``str(error)`` of a :class:`ContinuoError` and exits non-zero; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+__all__ = ["CodecError", "ConfigError", "ContinuoError", "ReadError", "SeedError"]
+
+
+class ContinuoError(Exception):
+    """Base class of every error that is the user's input, not a bug in continuo."""
+
+
+class ReadError(ContinuoError):
+    """A file could not be read as what its name says it is."""
+
+    def __init__(self, path: str | PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class CodecError(ContinuoError):
+    """A score cannot be encoded by a codec (e.g. a chord given to the monophonic melody codec)."""
+
+
+class SeedError(ContinuoError):
+    """A seed (text or file) that cannot be turned into tokens."""
+
+
+class ConfigError(ContinuoError):
+    """A configuration value, option or combination of options that cannot work."""
