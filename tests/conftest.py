@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import write_melody_midis
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CONTINUO_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
@@ -33,3 +35,34 @@ def jsb_dir() -> Path:
 @pytest.fixture
 def audio_dir() -> Path:
     return shared_path("audio")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the parse cache of the tests out of the user's ~/.cache."""
+    os.environ["CONTINUO_CACHE"] = str(tmp_path_factory.mktemp("continuo-cache"))
+
+
+@pytest.fixture(scope="session")
+def melody_midi_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_melody_midis(tmp_path_factory.mktemp("melodies") / "melodies")
+
+
+@pytest.fixture(scope="session")
+def melody_dataset(tmp_path_factory: pytest.TempPathFactory, melody_midi_dir: Path) -> Path:
+    """A prepared melody dataset of the synthetic melodies (valid and test splits non-empty)."""
+    from continuo.codecs import get_codec
+    from continuo.data.build import prepare_corpus
+
+    out = tmp_path_factory.mktemp("datasets") / "melodies"
+    prepare_corpus(
+        [str(melody_midi_dir)],
+        get_codec("melody"),
+        out,
+        jobs=1,
+        cache_dir=None,
+        valid_fraction=0.2,
+        test_fraction=0.2,
+        progress=False,
+    )
+    return out

@@ -1,0 +1,192 @@
+"""``continuo train``: train a model on a prepared dataset into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from continuo.cli.options import parse_value
+from continuo.data.dataset import TokenCorpus
+from continuo.errors import ConfigError, ReadError
+from continuo.models import MODELS, config_from_dict, model_config
+from continuo.training.checkpoint import find_checkpoint
+from continuo.training.config import TrainConfig
+from continuo.training.trainer import Trainer
+
+__all__ = ["add_parser", "run"]
+
+#: Settings that may change when a run is resumed; the rest come from the checkpoint.
+RESUMABLE = {"epochs", "max_steps", "patience", "checkpoint_every", "device"}
+
+EPILOG = """\
+Any training or model setting can be given as --name value (dashes or underscores), e.g.
+  --lr 1e-3 --batch-size 64 --block-size 128 --objective window --transpose-range 5
+  --hidden-size 512 --layers 3 --dropout 0.3
+or in a TOML file passed with --config, with [model] and [train] tables.
+
+examples:
+  continuo train datasets/essen --model transformer --preset small --out runs/essen
+  continuo train datasets/essen --model lstm --objective window --block-size 64 --out runs/seed
+  continuo train datasets/essen --out runs/essen --resume      # after an interruption
+  torchrun --nproc_per_node=2 -m continuo train datasets/essen --model gru --out runs/ddp
+
+A run folder holds best/ and last/ (safetensors weights + config.json) and metrics.jsonl.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model on a prepared dataset",
+        description="Train a model on a dataset written by continuo prepare. Checkpoints are "
+        "written every epoch, atomically; --resume continues a run killed at any moment.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("dataset", type=Path, metavar="DATASET")
+    parser.add_argument(
+        "--model", choices=sorted(MODELS), help="architecture (default: transformer)"
+    )
+    parser.add_argument("--preset", help="size preset: debug, small or base (default: small)")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML with [model] and [train]")
+    parser.add_argument("--epochs", type=int, help="passes over the training split")
+    parser.add_argument("--out", required=True, type=Path, metavar="RUN_DIR")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue RUN_DIR from its last checkpoint"
+    )
+    parser.set_defaults(run=run, accepts_extra=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    extra = _pairs(getattr(args, "extra", []))
+    corpus = TokenCorpus.open(args.dataset)
+    saved = _saved_config(args.out) if args.resume else None
+    if saved is None:
+        _refuse_to_overwrite(args.out)
+        model_cfg, train_cfg = _fresh_configs(args, extra, corpus.codec.vocab_size)
+    else:
+        model_cfg, train_cfg = _resumed_configs(args, extra, saved, corpus.codec.vocab_size)
+
+    trainer = Trainer(corpus, model_cfg, train_cfg, args.out)
+    resumed = trainer.resume() if saved is not None else False
+    if trainer.dist.is_main:
+        where = f"resuming at epoch {trainer.loop['epoch'] + 1}" if resumed else "starting"
+        print(
+            f"{where}: {model_cfg.name} ({trainer.model.num_parameters():,} parameters) on "
+            f"{len(corpus.pieces('train')):,} pieces, {trainer.device}, objective "
+            f"{train_cfg.objective}",
+            flush=True,
+        )
+    metrics = trainer.fit()
+    if trainer.dist.is_main:
+        best = trainer.loop["best"]
+        summary = f"best {best / 0.6931471805599453:.3f} bits/token" if best is not None else ""
+        print(f"done: {summary}; checkpoints in {args.out}/best and {args.out}/last")
+    return 0 if metrics is not None else 1
+
+
+def _resumed_configs(args, extra: dict[str, str], saved: dict[str, Any], vocab_size: int):
+    """The saved configs, with the settings a resumed run may change; others must not differ."""
+    model_cfg = config_from_dict(saved["model"])
+    train_cfg = TrainConfig(**saved["train"])
+    if args.epochs:
+        extra = {**extra, "epochs": str(args.epochs)}
+    changes = {key: value for key, value in extra.items() if key in RESUMABLE}
+    fixed = {key: value for key, value in extra.items() if key not in RESUMABLE}
+    if fixed or args.model or args.preset or args.config:
+        args.model = args.model or model_cfg.name
+        asked_model, asked_train = _fresh_configs(args, fixed, vocab_size)
+        asked_train = dataclasses.replace(
+            asked_train, block_size=asked_train.block_size or train_cfg.block_size
+        )
+        differ = [
+            key
+            for key, value in dataclasses.asdict(asked_model).items()
+            if value != getattr(model_cfg, key)
+        ] + [
+            key
+            for key, value in dataclasses.asdict(asked_train).items()
+            if key not in RESUMABLE and key in fixed and value != getattr(train_cfg, key)
+        ]
+        if differ:
+            raise ConfigError(
+                f"{args.out}: a resumed run keeps its settings ({', '.join(sorted(differ))} "
+                f"differ); only {', '.join(sorted(RESUMABLE))} may change"
+            )
+    return model_cfg, dataclasses.replace(train_cfg, **_typed(TrainConfig, changes))
+
+
+def _pairs(extra: list[str]) -> dict[str, str]:
+    """``["--lr", "1e-3", "--batch-size=64"]`` -> ``{"lr": "1e-3", "batch_size": "64"}``."""
+    pairs: dict[str, str] = {}
+    i = 0
+    while i < len(extra):
+        item = extra[i]
+        if not item.startswith("--"):
+            raise ConfigError(f"unexpected argument {item!r}")
+        key, sep, value = item[2:].partition("=")
+        if not sep:
+            if i + 1 >= len(extra):
+                raise ConfigError(f"option {item} needs a value")
+            value, i = extra[i + 1], i + 1
+        pairs[key.replace("-", "_")] = value
+        i += 1
+    return pairs
+
+
+def _typed(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Convert string values to the types of ``cls``'s fields (JSON where it parses)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    out = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(f"unknown setting --{key.replace('_', '-')}")
+        out[key] = parse_value(value) if isinstance(value, str) else value
+    return out
+
+
+def _fresh_configs(args: argparse.Namespace, extra: dict[str, str], vocab_size: int):
+    """The model and training configs of a new run: preset < --config file < command line."""
+    sections: dict[str, dict[str, Any]] = {}
+    if args.config:
+        try:
+            sections = tomllib.loads(args.config.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ReadError(args.config, f"not a readable TOML file: {error}") from None
+    model_section = dict(sections.get("model", {}))
+    train_section = dict(sections.get("train", {}))
+    name = args.model or model_section.pop("name", "transformer")
+    preset = args.preset or model_section.pop("preset", "small")
+    model_section.pop("name", None)
+    model_section.pop("preset", None)
+    if args.epochs:
+        train_section["epochs"] = args.epochs
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    model_fields = {f.name for f in dataclasses.fields(model_config(name, preset, vocab_size=1))}
+    for key, value in extra.items():
+        if key in train_fields:
+            train_section[key] = value
+        if key in model_fields or key not in train_fields:  # block_size: both, one context
+            model_section[key] = value
+    train_cfg = TrainConfig(**_typed(TrainConfig, train_section))
+    model_cfg = model_config(name, preset=preset, vocab_size=vocab_size, **model_section)
+    return model_cfg, train_cfg
+
+
+def _saved_config(out: Path) -> dict[str, Any] | None:
+    try:
+        folder = find_checkpoint(out, prefer="last")
+    except ReadError:
+        return None
+    return json.loads((folder / "config.json").read_text())
+
+
+def _refuse_to_overwrite(out: Path) -> None:
+    if (out / "last").exists() or (out / "best").exists():
+        raise ConfigError(
+            f"{out}: already holds a run; add --resume to continue it, or pick another --out"
+        )

@@ -1,0 +1,156 @@
+"""Self-describing checkpoints: safetensors weights + JSON config; written atomically; no pickle.
+
+A checkpoint is a folder::
+
+    model.safetensors     the model's weights
+    config.json           {"model": ModelConfig, "codec": codec.to_dict(), "train": TrainConfig,
+                           "dataset": {"fingerprint": ..., "path": ...}, "metrics": {...}}
+    trainer.safetensors   optimizer tensors and RNG state (only in ``last``, for resuming)
+    trainer.json          the optimizer's other state and the loop position (only in ``last``)
+
+A run folder keeps ``last`` (resume from here) and ``best`` (lowest validation loss). Each is
+written to a temporary folder first and swapped in with renames, so a run killed at any moment
+leaves a complete checkpoint behind; :func:`find_checkpoint` also recovers the one moment between
+the two renames.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from continuo.codecs import Codec, codec_from_dict
+from continuo.errors import ReadError
+from continuo.models import build_model, config_from_dict
+
+__all__ = [
+    "find_checkpoint",
+    "load_checkpoint",
+    "load_trainer_state",
+    "save_checkpoint",
+]
+
+
+def save_checkpoint(
+    folder: Path,
+    model: torch.nn.Module,
+    config: dict[str, Any],
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    trainer_state: dict[str, Any] | None = None,
+) -> None:
+    """Write ``folder`` atomically. ``config`` is the JSON-able dict described above."""
+    folder = Path(folder)
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(weights, tmp / "model.safetensors")
+    _write_json(tmp / "config.json", config)
+    if optimizer is not None:
+        tensors, rest = _split_optimizer_state(optimizer.state_dict())
+        tensors["rng.torch"] = torch.get_rng_state()
+        if torch.cuda.is_available():
+            for i, state in enumerate(torch.cuda.get_rng_state_all()):
+                tensors[f"rng.cuda.{i}"] = state
+        save_file(tensors, tmp / "trainer.safetensors")
+        _write_json(tmp / "trainer.json", {"optimizer": rest, "loop": trainer_state or {}})
+    for path in tmp.iterdir():
+        _fsync(path)
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def find_checkpoint(path: str | Path, prefer: str = "best") -> Path:
+    """The checkpoint folder for ``path``: itself, or ``path/prefer`` (then the other) in a run.
+
+    Raises :class:`ReadError` when there is none.
+    """
+    path = Path(path)
+    if (path / "model.safetensors").is_file():
+        return path
+    order = [prefer, "last" if prefer == "best" else "best"]
+    for name in order:
+        if (path / name / "model.safetensors").is_file():
+            return path / name
+        # killed between the two renames of save_checkpoint: the previous one is still whole
+        for orphan in sorted(path.glob(f".{name}.old-*")):
+            if (orphan / "model.safetensors").is_file():
+                os.replace(orphan, path / name)
+                return path / name
+    if not path.exists():
+        raise ReadError(path, "no such run folder or checkpoint")
+    raise ReadError(path, "no checkpoint here (expected model.safetensors, or best/ or last/)")
+
+
+def load_checkpoint(
+    path: str | Path, *, prefer: str = "best", device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, Codec, dict[str, Any]]:
+    """Rebuild the model (in eval mode) and codec from a checkpoint alone; never unpickles."""
+    folder = find_checkpoint(path, prefer)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        model = build_model(config_from_dict(config["model"]))
+        model.load_state_dict(load_file(folder / "model.safetensors", device=str(device)))
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as error:
+        raise ReadError(folder, f"damaged or foreign checkpoint: {error}") from None
+    model.to(device).eval()
+    return model, codec_from_dict(config["codec"]), config
+
+
+def load_trainer_state(
+    folder: Path, optimizer: torch.optim.Optimizer, device: torch.device
+) -> dict[str, Any]:
+    """Restore the optimizer and RNG state saved with a ``last`` checkpoint; returns the loop."""
+    tensors = load_file(folder / "trainer.safetensors")
+    rest = json.loads((folder / "trainer.json").read_text())
+    optimizer.load_state_dict(_join_optimizer_state(tensors, rest["optimizer"], device))
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    return rest["loop"]
+
+
+def _split_optimizer_state(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Optimizer state dict -> (flat tensors for safetensors, everything else for JSON)."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for param_id, param_state in state["state"].items():
+        for key, value in param_state.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"state.{param_id}.{key}"] = value.detach().contiguous().cpu()
+            else:
+                scalars.setdefault(str(param_id), {})[key] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _join_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict, device) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("state."):
+            _, param_id, key = name.split(".", 2)
+            # AdamW keeps "step" on the CPU unless it is capturable/fused
+            state.setdefault(int(param_id), {})[key] = value if key == "step" else value.to(device)
+    for param_id, values in rest["scalars"].items():
+        state.setdefault(int(param_id), {}).update(values)
+    return {"state": state, "param_groups": rest["param_groups"]}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str))
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())

@@ -1,0 +1,41 @@
+"""Training settings: one dataclass, saved with every checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["OBJECTIVES", "TrainConfig"]
+
+OBJECTIVES = ("causal", "window")
+
+
+@dataclass
+class TrainConfig:
+    """How a model is trained. Every field can be set with ``continuo train --field value``."""
+
+    objective: str = "causal"
+    """``causal``: predict every next token of every piece. ``window``: the seeds' objective,
+    one target (the token after a window of ``block_size`` tokens) per window."""
+    block_size: int = 0
+    """Tokens per training window (the seeds used 64 for melodies, 100 for MIDI); 0: the
+    model's own context length (``block_size`` of its config), or 256 for recurrent models."""
+    window_stride: int = 1
+    """With ``objective=window``: positions between window starts (1 in the seeds)."""
+    batch_size: int = 32
+    epochs: int = 20
+    max_steps: int = 0
+    """Stop after this many optimiser steps in all (0: no limit)."""
+    lr: float = 2e-3
+    min_lr: float = 1e-4
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    patience: int = 5
+    """Stop when the validation loss has not improved for this many epochs (0: never)."""
+    seed: int = 0
+    checkpoint_every: int = 0
+    """Also write ``last`` every this many steps (0: only at the end of each epoch)."""
+    transpose_range: int = 0
+    """Augmentation: shift each training window by a random -N..N semitones (codec permitting)."""
+    device: str = "auto"
+    """``auto`` (cuda, then mps, then cpu), or any torch device string."""

@@ -1,0 +1,335 @@
+"""The training loop: AdamW, warm-up + cosine decay, clipping, early stopping, resumable, DDP.
+
+Every epoch (and every ``checkpoint_every`` steps) the loop writes ``RUN/last`` with the
+optimizer, RNG and loop position, so ``--resume`` continues a run killed at any moment from the
+batch after its last checkpoint; ``RUN/best`` keeps the weights with the lowest validation loss.
+``RUN/metrics.jsonl`` gets one line per epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from continuo.data.dataset import CausalWindows, NextTokenWindows, TokenCorpus, piece_stream
+from continuo.errors import ConfigError
+from continuo.models import build_model
+from continuo.training import distributed
+from continuo.training.checkpoint import load_trainer_state, save_checkpoint
+from continuo.training.config import OBJECTIVES, TrainConfig
+
+__all__ = ["Trainer", "pick_device"]
+
+LN2 = math.log(2)
+#: Window length of models whose config has no ``block_size`` (recurrent ones).
+DEFAULT_BLOCK_SIZE = 256
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class Trainer:
+    """Train one model on one prepared dataset into a run folder.
+
+    ``resume=True`` continues from ``out/last`` with the configuration saved there.
+    """
+
+    def __init__(
+        self,
+        corpus: TokenCorpus,
+        model_config: Any,
+        config: TrainConfig,
+        out: Path,
+        *,
+        progress: bool | None = None,
+    ) -> None:
+        if config.objective not in OBJECTIVES:
+            raise ConfigError(f"unknown objective {config.objective!r} (use causal or window)")
+        if not config.block_size:
+            config = dataclasses.replace(
+                config, block_size=getattr(model_config, "block_size", DEFAULT_BLOCK_SIZE)
+            )
+        self.corpus, self.config, self.out = corpus, config, Path(out)
+        self.model_config = model_config
+        self.progress = progress
+        self.device = pick_device(config.device)
+        self.dist = distributed.setup(self.device.type)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        torch.manual_seed(config.seed + self.dist.rank)
+
+        self.model = build_model(model_config).to(self.device)
+        if config.objective == "causal" and not self.model.causal:
+            raise ConfigError(
+                f"model {model_config.name!r} is bidirectional: it sees the future, so it can "
+                "only be trained with --objective window"
+            )
+        decay = [p for p in self.model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
+        self.optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": config.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=config.lr,
+        )
+        self.train_stream = piece_stream(corpus, corpus.pieces("train"))
+        valid = corpus.pieces("valid")
+        self.valid_stream = piece_stream(corpus, valid) if valid else None
+        self.shift_tables = self._shift_tables()
+        self.loop: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best": None, "bad": 0}
+
+    # -- public --------------------------------------------------------------------------------
+    def resume(self) -> bool:
+        """Load ``out/last`` if there is one; returns whether it did."""
+        last = self.out / "last"
+        from continuo.training.checkpoint import find_checkpoint
+
+        try:
+            last = find_checkpoint(self.out, prefer="last")
+        except Exception:
+            return False
+        if last.name != "last" or not (last / "trainer.json").is_file():
+            return False
+        saved = json.loads((last / "config.json").read_text())
+        if saved["dataset"]["fingerprint"] != self.corpus.fingerprint:
+            raise ConfigError(f"{self.out}: was trained on another dataset; cannot resume on this")
+        from safetensors.torch import load_file
+
+        self.model.load_state_dict(load_file(last / "model.safetensors", device=str(self.device)))
+        self.loop = load_trainer_state(last, self.optimizer, self.device)
+        return True
+
+    def fit(self) -> dict[str, Any]:
+        """Train to the end (epochs, max_steps or early stopping); returns the last metrics."""
+        cfg = self.config
+        model = self.model
+        if self.dist.enabled:
+            ids = [self.dist.local_rank] if self.device.type == "cuda" else None
+            model = DistributedDataParallel(self.model, device_ids=ids)
+        if self.dist.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        total_steps = self._total_steps()
+        metrics: dict[str, Any] = {}
+        while self.loop["epoch"] < cfg.epochs and not self._done():
+            metrics = self._train_epoch(model, total_steps)
+            if self._done() and self.loop["batch"] != 0:
+                break  # max_steps reached mid-epoch: last is saved, no validation of a part
+            if cfg.patience and self.loop["bad"] >= cfg.patience:
+                break
+        self.dist.barrier()
+        self.dist.close()
+        return metrics
+
+    # -- one epoch -----------------------------------------------------------------------------
+    def _train_epoch(self, model: torch.nn.Module, total_steps: int) -> dict[str, Any]:
+        cfg, loop = self.config, self.loop
+        epoch = loop["epoch"]
+        dataset = self._dataset(self.train_stream, epoch)
+        order = torch.randperm(
+            len(dataset), generator=torch.Generator().manual_seed(cfg.seed * 10_007 + epoch)
+        )
+        per_rank = len(order) // self.dist.world_size or len(order)
+        order = order[self.dist.rank * per_rank : (self.dist.rank + 1) * per_rank]
+        batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+        augment = torch.Generator().manual_seed(cfg.seed * 7919 + epoch * 31 + self.dist.rank)
+        # the augmentation draws of skipped batches are replayed so a resumed run matches
+        for _ in range(loop["batch"]):
+            self._draw_shift(augment)
+
+        model.train()
+        bar = tqdm(
+            total=len(batches),
+            initial=loop["batch"],
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            unit="batch",
+            disable=not self.dist.is_main or self._no_bar(),
+            leave=False,
+        )
+        loss_sum, target_count, started = 0.0, 0, time.perf_counter()
+        for b in range(loop["batch"], len(batches)):
+            x, y = self._collate(dataset, batches[b], self._draw_shift(augment))
+            lr = self._lr(loop["step"], total_steps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            with self._autocast():
+                _, loss = model(x, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
+            count = int((y != -100).sum())
+            loss_sum += float(loss.detach()) * count
+            target_count += count
+            loop["step"] += 1
+            loop["batch"] = b + 1
+            bar.update()
+            bar.set_postfix(loss=f"{loss_sum / max(1, target_count):.3f}", lr=f"{lr:.1e}")
+            if cfg.checkpoint_every and loop["step"] % cfg.checkpoint_every == 0:
+                self._save_last()
+            if self._done():
+                break
+        bar.close()
+        seconds = time.perf_counter() - started
+        if loop["batch"] < len(batches):  # stopped by max_steps inside the epoch
+            self._save_last()
+            return {}
+
+        train_loss_sum, train_count = self.dist.all_sum(loss_sum, target_count)
+        valid_loss, valid_accuracy = self._validate()
+        train_loss = train_loss_sum / max(1, train_count)
+        score = valid_loss if valid_loss is not None else train_loss
+        improved = loop["best"] is None or score < loop["best"]
+        loop["best"] = score if improved else loop["best"]
+        loop["bad"] = 0 if improved else loop["bad"] + 1
+        loop["epoch"], loop["batch"] = epoch + 1, 0
+        metrics = {
+            "epoch": epoch + 1,
+            "step": loop["step"],
+            "train_loss": train_loss,
+            "train_bits_per_token": train_loss / LN2,
+            "valid_loss": valid_loss,
+            "valid_bits_per_token": None if valid_loss is None else valid_loss / LN2,
+            "valid_accuracy": valid_accuracy,
+            "tokens_per_second": train_count / max(seconds, 1e-9),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
+        }
+        if self.dist.is_main:
+            with open(self.out / "metrics.jsonl", "a") as log:
+                log.write(json.dumps(metrics) + "\n")
+            if improved:
+                save_checkpoint(self.out / "best", self.model, self._config_dict(metrics))
+            self._save_last(metrics)
+            valid = "-" if valid_loss is None else f"{valid_loss / LN2:.3f}"
+            tqdm.write(
+                f"epoch {epoch + 1}: train {train_loss / LN2:.3f} bits/token, valid {valid}"
+                f"{' (best)' if improved else ''}, {metrics['tokens_per_second']:,.0f} tokens/s"
+            )
+        self.dist.barrier()
+        return metrics
+
+    @torch.no_grad()
+    def _validate(self) -> tuple[float | None, float | None]:
+        """Validation loss and accuracy; each rank scores its share, unwrapped (no collectives)."""
+        if self.valid_stream is None:
+            return None, None
+        model = self.model
+        model.eval()
+        dataset = self._dataset(self.valid_stream, epoch=None)
+        indices = torch.arange(self.dist.rank, len(dataset), self.dist.world_size)
+        loss_sum, correct, count = 0.0, 0.0, 0.0
+        for start in range(0, len(indices), self.config.batch_size):
+            x, y = self._collate(dataset, indices[start : start + self.config.batch_size], 0)
+            with self._autocast():
+                logits, loss = model(x, y)
+            mask = y != -100
+            loss_sum += float(loss) * int(mask.sum())
+            correct += int((logits.argmax(-1) == y)[mask].sum())
+            count += int(mask.sum())
+        model.train()
+        loss_sum, correct, count = self.dist.all_sum(loss_sum, correct, count)
+        return loss_sum / max(1, count), correct / max(1, count)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _dataset(self, stream: np.ndarray, epoch: int | None):
+        cfg = self.config
+        if cfg.objective == "window":
+            stride = cfg.window_stride if epoch is not None else max(1, cfg.block_size // 4)
+            return NextTokenWindows(stream, cfg.block_size, stride)
+        offset = 0 if epoch is None else (epoch * 7919) % cfg.block_size
+        return CausalWindows(stream, cfg.block_size, offset)
+
+    def _collate(self, dataset, indices: torch.Tensor, shift: int):
+        xs, ys = zip(*(dataset[int(i)] for i in indices), strict=True)
+        x, y = torch.stack(xs), torch.stack(ys)
+        if shift and shift in self.shift_tables:
+            table = self.shift_tables[shift]
+            shifted_x, shifted_y = table[x], torch.where(y >= 0, table[y.clamp(min=0)], y)
+            ok = (shifted_x >= 0).all(1) & ((shifted_y >= 0) | (y == -100)).all(1)
+            x = torch.where(ok[:, None], shifted_x, x)
+            y = torch.where(ok[:, None], shifted_y, y)
+        return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+    def _shift_tables(self) -> dict[int, torch.Tensor]:
+        tables = {}
+        for shift in range(-self.config.transpose_range, self.config.transpose_range + 1):
+            table = self.corpus.codec.pitch_shift_table(shift) if shift else None
+            if table is not None:
+                tables[shift] = torch.as_tensor(table, dtype=torch.long)
+        if self.config.transpose_range and not tables:
+            raise ConfigError(
+                f"codec {self.corpus.codec.name!r} cannot transpose tokens; use --transpose-range 0"
+            )
+        return tables
+
+    def _draw_shift(self, generator: torch.Generator) -> int:
+        span = self.config.transpose_range
+        if not span:
+            return 0
+        return int(torch.randint(-span, span + 1, (1,), generator=generator))
+
+    def _lr(self, step: int, total: int) -> float:
+        cfg = self.config
+        if step < cfg.warmup_steps:
+            return cfg.lr * (step + 1) / cfg.warmup_steps
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+        return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+
+    def _total_steps(self) -> int:
+        cfg = self.config
+        per_epoch = math.ceil(
+            len(self._dataset(self.train_stream, 0)) / self.dist.world_size / cfg.batch_size
+        )
+        total = per_epoch * cfg.epochs
+        return min(total, cfg.max_steps) if cfg.max_steps else total
+
+    def _done(self) -> bool:
+        return bool(self.config.max_steps) and self.loop["step"] >= self.config.max_steps
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _no_bar(self) -> bool:
+        return False if self.progress is None else not self.progress
+
+    def _config_dict(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "format": "continuo-checkpoint",
+            "model": dataclasses.asdict(self.model_config),
+            "codec": self.corpus.codec.to_dict(),
+            "train": dataclasses.asdict(self.config),
+            "dataset": {"fingerprint": self.corpus.fingerprint, "path": str(self.corpus.root)},
+            "loop": dict(self.loop),
+            "metrics": metrics or {},
+        }
+
+    def _save_last(self, metrics: dict[str, Any] | None = None) -> None:
+        if self.dist.is_main:
+            save_checkpoint(
+                self.out / "last",
+                self.model,
+                self._config_dict(metrics),
+                optimizer=self.optimizer,
+                trainer_state=dict(self.loop),
+            )
