@@ -9,12 +9,27 @@ from __future__ import annotations
 from typing import Any
 
 from continuo.codecs.base import Codec
+from continuo.codecs.events import EventsCodec
+from continuo.codecs.melody import MelodyCodec
+from continuo.codecs.pianoroll import PianorollCodec
 from continuo.errors import ConfigError
 
-__all__ = ["CODECS", "Codec", "codec_from_dict", "get_codec"]
+__all__ = [
+    "CODECS",
+    "Codec",
+    "EventsCodec",
+    "MelodyCodec",
+    "PianorollCodec",
+    "codec_from_dict",
+    "get_codec",
+]
 
-#: Codec classes by name. Filled in below as the codec modules are imported.
-CODECS: dict[str, type[Codec]] = {}
+#: Codec classes by name (each key is its class's ``name``).
+CODECS: dict[str, type[Codec]] = {
+    "melody": MelodyCodec,
+    "events": EventsCodec,
+    "pianoroll": PianorollCodec,
+}
 
 
 def get_codec(name: str, **config: Any) -> Codec:

@@ -1,6 +1,7 @@
 """The codec interface: a score <-> a list of token ids, invertible within a stated quantisation.
 
-A codec is a class with a dataclass ``Config``, a ``name`` and a ``version``, and four hooks:
+A codec is a class with a dataclass ``Config``, a ``name`` and a ``version``, and four hooks
+(plus :meth:`Codec.check_config`, which validates the options):
 
 - :meth:`Codec.build_vocab` lists the token strings (the id of a token is its index);
 - :meth:`Codec.encode` turns one piece into ids (no separators), raising :class:`CodecError` when
@@ -19,6 +20,8 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
+
+import numpy as np
 
 from continuo.errors import ConfigError
 from continuo.score import Score
@@ -41,12 +44,18 @@ class Codec(ABC):
         if overrides:
             config = _replace_config(config, overrides, self.name)
         self.config = config
+        self.check_config()
         self.vocab: list[str] = self.build_vocab()
         self._ids = {token: i for i, token in enumerate(self.vocab)}
         if len(self._ids) != len(self.vocab):
             raise AssertionError(f"codec {self.name}: duplicate tokens in the vocabulary")
 
     # -- hooks -------------------------------------------------------------------------------
+    def check_config(self) -> None:
+        """Raise :class:`ConfigError` for option values that cannot work (called before
+        :meth:`build_vocab`, also when a codec is rebuilt from a saved dict)."""
+        return None
+
     @abstractmethod
     def build_vocab(self) -> list[str]:
         """All token strings; the separator among them."""
@@ -66,6 +75,19 @@ class Codec(ABC):
     def transposition(self, score: Score) -> int:
         """Semitones that :meth:`encode` shifts ``score`` by (0 unless the codec normalises keys)."""
         return 0
+
+    def length_in_quarters(self, ids: Sequence[int]) -> float:
+        """How long ``ids`` last in quarter notes (grid codecs override this with a count)."""
+        score = self.decode(ids)
+        return score.end() / score.ticks_per_quarter if score.note_num() else 0.0
+
+    def pitch_shift_table(self, semitones: int) -> np.ndarray | None:
+        """Token id -> the id of the same token ``semitones`` higher, -1 where that leaves range.
+
+        Shape ``(vocab_size,)``, int64. Used for transposition augmentation at training time
+        (``table[ids]``); ``None`` (the default) means the codec cannot transpose its tokens.
+        """
+        return None
 
     # -- shared ------------------------------------------------------------------------------
     @property

@@ -1,0 +1,149 @@
+"""``attention_lstm``: an LSTM whose outputs attend causally to the outputs before them.
+
+The folk-melody seed's best model, made causal and incremental:
+
+    idx[B, T] -> embedding[B, T, n_embd] -> dropout
+              -> LSTM (n_layer stacked)                    h[B, T, hidden_size]
+              -> causal multi-head self-attention over h    a[B, T, hidden_size]
+              -> add & norm:  y = LayerNorm(h + dropout(a))
+              -> dropout -> linear head[B, T, vocab_size]
+
+The attention reaches ``block_size`` outputs back (itself included) and uses rotary positions, so
+it can pick out "the note one bar ago" by distance (see :mod:`continuo.models.attention`).
+
+State: :class:`AttentionLSTMState`, the LSTM's ``(h, c)`` (each ``[n_layer, B, hidden_size]``),
+the attention cache ``(k, v)`` over the last ``block_size - 1`` outputs and the next position.
+A step is one LSTM update plus attention over at most ``block_size`` outputs.
+
+Initialisation: the LSTM, embedding and head as in :mod:`continuo.models.recurrent` (orthogonal
+recurrent weights, forget-gate bias 1); attention projections normal(0, 0.02), biases zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from continuo.errors import ConfigError
+from continuo.models.attention import KV, CausalSelfAttention, rotary
+from continuo.models.base import LanguageModel, ModelConfig
+from continuo.models.recurrent import init_recurrent_
+
+
+@dataclass
+class AttentionLSTMConfig(ModelConfig):
+    """Config of ``attention_lstm``."""
+
+    n_embd: int = 128  # embedding size
+    hidden_size: int = 256  # LSTM units per layer, also the attention width
+    n_layer: int = 2  # stacked LSTM layers
+    n_head: int = 4  # attention heads; hidden_size // n_head must be even (RoPE)
+    block_size: int = 256  # attention window: outputs each position sees, itself included
+    dropout: float = 0.1
+    tie_weights: bool = False  # head reuses the embedding matrix (needs hidden_size == n_embd)
+    rope_base: float = 10000.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for field in ("n_embd", "hidden_size", "n_layer", "n_head", "block_size"):
+            if getattr(self, field) < 1:
+                raise ConfigError(f"model {self.name!r}: {field} must be positive")
+        if self.hidden_size % self.n_head or (self.hidden_size // self.n_head) % 2:
+            raise ConfigError(
+                f"model {self.name!r}: hidden_size ({self.hidden_size}) / n_head ({self.n_head}) "
+                "must be a whole, even head size"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model {self.name!r}: dropout must be in [0, 1)")
+        if self.tie_weights and self.hidden_size != self.n_embd:
+            raise ConfigError(
+                f"model {self.name!r}: tie_weights needs hidden_size == n_embd "
+                f"(got {self.hidden_size} and {self.n_embd})"
+            )
+
+
+@dataclass
+class AttentionLSTMState:
+    """The LSTM's ``(h, c)``, the attention cache (None before the first token), the position."""
+
+    lstm: tuple[Tensor, Tensor]
+    kv: KV | None = None
+    pos: int = 0
+
+
+class AttentionLSTMLM(LanguageModel):
+    """LSTM + one causal self-attention layer (add & norm) + linear head."""
+
+    config_class = AttentionLSTMConfig
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "debug": dict(n_embd=16, hidden_size=32, n_layer=1, n_head=2, block_size=32, dropout=0.0),
+        "small": dict(n_embd=128, hidden_size=256, n_layer=2, n_head=4, block_size=256),
+        "base": dict(n_embd=256, hidden_size=640, n_layer=3, n_head=8, block_size=512),
+    }
+
+    def __init__(self, config: AttentionLSTMConfig) -> None:
+        super().__init__()
+        c = config
+        self.config = config
+        self.wte = nn.Embedding(c.vocab_size, c.n_embd)
+        self.drop = nn.Dropout(c.dropout)
+        self.lstm = nn.LSTM(
+            c.n_embd,
+            c.hidden_size,
+            num_layers=c.n_layer,
+            dropout=c.dropout if c.n_layer > 1 else 0.0,
+            batch_first=True,
+        )
+        self.attn = CausalSelfAttention(c.hidden_size, c.n_head, c.block_size)
+        self.ln = nn.LayerNorm(c.hidden_size)
+        self.head = None if c.tie_weights else nn.Linear(c.hidden_size, c.vocab_size)
+
+        nn.init.normal_(self.wte.weight, mean=0.0, std=1.0)
+        init_recurrent_(self.lstm)
+        for linear in (self.attn.qkv, self.attn.proj):
+            nn.init.normal_(linear.weight, mean=0.0, std=0.02)
+            nn.init.zeros_(linear.bias)
+        if self.head is not None:
+            nn.init.uniform_(self.head.weight, -0.1, 0.1)
+            nn.init.zeros_(self.head.bias)
+
+    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """``idx[B, T]`` -> ``logits[B, T, V]`` and the mean loss over ``targets[B, T]``."""
+        logits, _ = self.prefill(idx)
+        return logits, None if targets is None else self.loss(logits, targets)
+
+    def prefill(
+        self, idx: Tensor, state: AttentionLSTMState | None = None
+    ) -> tuple[Tensor, AttentionLSTMState]:
+        """``idx[B, T]`` after ``state`` (zeros when None) -> ``logits[B, T, V]``, new state."""
+        if state is None:
+            lstm_state, past, pos = None, None, 0
+        else:
+            lstm_state, past, pos = state.lstm, state.kv, state.pos
+        T = idx.size(1)
+        head_dim = self.config.hidden_size // self.config.n_head
+        rope = rotary(pos, T, head_dim, self.config.rope_base, idx.device)
+
+        x = self.drop(self.wte(idx))  # [B, T, n_embd]
+        h, lstm_state = self.lstm(x, lstm_state)  # [B, T, hidden_size]
+        a, present = self.attn(h, rope, past)  # [B, T, hidden_size]
+        y = self.drop(self.ln(h + self.drop(a)))
+        logits = F.linear(y, self.wte.weight) if self.head is None else self.head(y)
+        return logits, AttentionLSTMState(lstm=lstm_state, kv=present, pos=pos + T)
+
+    def step(self, idx: Tensor, state: AttentionLSTMState) -> tuple[Tensor, AttentionLSTMState]:
+        """``idx[B]`` -> next-token ``logits[B, V]``; cost bounded by ``block_size``."""
+        logits, state = self.prefill(idx[:, None], state)
+        return logits[:, 0], state
+
+    def init_state(
+        self, batch_size: int, device: torch.device | str | None = None
+    ) -> AttentionLSTMState:
+        """Zero LSTM state ``[n_layer, B, hidden_size]`` and an empty attention cache."""
+        c = self.config
+        h = torch.zeros(c.n_layer, batch_size, c.hidden_size, device=device, dtype=self._dtype())
+        return AttentionLSTMState(lstm=(h, torch.zeros_like(h)))

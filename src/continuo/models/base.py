@@ -1,0 +1,91 @@
+"""What every model shares: the config base class, the one interface, the loss.
+
+Every model is a next-token model over the codec's token ids:
+
+- ``forward(idx[B, T], targets[B, T] | None) -> (logits[B, T, V], loss | None)``
+- ``init_state(batch_size, device) -> state``
+- ``step(idx[B], state) -> (logits[B, V], state)``: one token in, cost independent of history
+- ``prefill(idx[B, T], state=None) -> (logits[B, T, V], state)``: a seed in one call
+
+``prefill`` gives the same logits as ``forward`` and as ``T`` calls of ``step``. States are
+opaque to callers (an RNN hidden state, or a dataclass holding attention caches) and are never
+changed in place: ``step`` returns a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from continuo.errors import ConfigError
+
+#: Targets equal to this are not predicted (the window objective, the start of a piece).
+IGNORE_INDEX = -100
+
+#: A model's incremental state; each model documents its own.
+State = Any
+
+
+@dataclass
+class ModelConfig:
+    """Fields every model config has. Subclasses add their own, all with defaults.
+
+    ``name`` is the registry name (``MODELS``), so that a config saved as
+    ``dataclasses.asdict(config)`` rebuilds its model alone.
+    """
+
+    name: str
+    vocab_size: int
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 1:
+            raise ConfigError(f"model {self.name!r}: vocab_size must be positive")
+
+
+class NotIncrementalError(ConfigError, NotImplementedError):
+    """Raised by ``init_state``/``step``/``prefill`` of a model that is not causal (``bilstm``)."""
+
+
+class LanguageModel(nn.Module):
+    """Base class of the zoo: the loss, parameter counting and the interface's defaults."""
+
+    #: False only for models whose logits at position t see tokens after t (``bilstm``).
+    causal: ClassVar[bool] = True
+    #: The config dataclass of this model family.
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    #: Size presets: preset name -> config field values (``debug``, ``small``, ``base``).
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    config: ModelConfig
+
+    def num_parameters(self) -> int:
+        """Number of trainable parameters (tied weights counted once)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    @staticmethod
+    def loss(logits: Tensor, targets: Tensor) -> Tensor:
+        """Mean cross-entropy of ``logits[B, T, V]`` against ``targets[B, T]``, skipping -100.
+
+        As in PyTorch, a batch whose targets are all -100 gives nan.
+        """
+        return F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(),
+            targets.reshape(-1),
+            ignore_index=IGNORE_INDEX,
+        )
+
+    def _dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def init_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
+        raise NotImplementedError
+
+    def prefill(self, idx: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        raise NotImplementedError
+
+    def step(self, idx: Tensor, state: State) -> tuple[Tensor, State]:
+        raise NotImplementedError
