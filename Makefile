@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench pretrained clean
 
 install: $(STAMP)
 
@@ -29,6 +29,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests benchmarks
 	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+# Rebuild the bundled folk model (src/continuo/pretrained/folk) from ../shared/data.
+pretrained: $(STAMP)
+	$(PY) scripts/build_pretrained.py
+
+# The benchmarks whose results are recorded in benchmarks/RESULTS.md.
+bench: $(STAMP)
+	$(PY) benchmarks/prepare_essen.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis continuo-output

@@ -38,6 +38,14 @@ def audio_dir() -> Path:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _one_thread_per_worker() -> None:
+    """pytest-xdist runs one worker per core: a second torch thread each would only contend."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep the parse cache of the tests out of the user's ~/.cache."""
     os.environ["CONTINUO_CACHE"] = str(tmp_path_factory.mktemp("continuo-cache"))
@@ -66,3 +74,19 @@ def melody_dataset(tmp_path_factory: pytest.TempPathFactory, melody_midi_dir: Pa
         progress=False,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def melody_run(tmp_path_factory: pytest.TempPathFactory, melody_dataset: Path) -> Path:
+    """A tiny transformer trained for two epochs on the synthetic melodies (a run folder)."""
+    from continuo.data.dataset import TokenCorpus
+    from continuo.models import model_config
+    from continuo.training.config import TrainConfig
+    from continuo.training.trainer import Trainer
+
+    corpus = TokenCorpus.open(melody_dataset)
+    run = tmp_path_factory.mktemp("runs") / "melody"
+    config = model_config("transformer", "debug", vocab_size=corpus.codec.vocab_size)
+    train = TrainConfig(epochs=2, batch_size=8, warmup_steps=5, lr=1e-2)
+    Trainer(corpus, config, train, run, progress=False).fit()
+    return run

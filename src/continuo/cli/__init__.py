@@ -18,13 +18,20 @@ from continuo.errors import ContinuoError
 __all__ = ["build_parser", "main"]
 
 #: Subcommand modules under ``continuo.cli``, in the order ``continuo --help`` lists them.
-COMMANDS = ["prepare"]
+COMMANDS = ["demo", "generate", "prepare", "train", "evaluate", "extend", "train_audio"]
 
 DESCRIPTION = """\
 continuo learns the style of a body of music and continues any seed you give it.
 
 typical use:
+  continuo demo                                   continue a folk tune with the bundled model
+  continuo generate --seed "67 _ 67 _ 65 64 _ r" --bars 8 --out out
   continuo prepare ../shared/data/essen_kern/deutschl --codec melody --out datasets/essen
+  continuo train datasets/essen --model transformer --out runs/essen
+  continuo evaluate runs/essen datasets/essen --split test
+  continuo extend song.ogg --duration 300 --out song-5min.ogg
+
+Run "continuo COMMAND --help" for a command's options and examples.
 """
 
 
@@ -43,10 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return int(args.run(args) or 0)
     except ContinuoError as error:

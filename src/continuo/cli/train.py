@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from continuo.cli.options import parse_value
-from continuo.data.dataset import TokenCorpus
 from continuo.errors import ConfigError, ReadError
-from continuo.models import MODELS, config_from_dict, model_config
-from continuo.training.checkpoint import find_checkpoint
 from continuo.training.config import TrainConfig
-from continuo.training.trainer import Trainer
 
 __all__ = ["add_parser", "run"]
+
+#: The names in continuo.models.MODELS (kept here so that --help does not import torch).
+MODEL_NAMES = ("rnn", "gru", "lstm", "bilstm", "attention_lstm", "transformer")
 
 #: Settings that may change when a run is resumed; the rest come from the checkpoint.
 RESUMABLE = {"epochs", "max_steps", "patience", "checkpoint_every", "device"}
@@ -25,7 +24,7 @@ RESUMABLE = {"epochs", "max_steps", "patience", "checkpoint_every", "device"}
 EPILOG = """\
 Any training or model setting can be given as --name value (dashes or underscores), e.g.
   --lr 1e-3 --batch-size 64 --block-size 128 --objective window --transpose-range 5
-  --hidden-size 512 --layers 3 --dropout 0.3
+  --hidden-size 512 --n-layer 3 --dropout 0.3
 or in a TOML file passed with --config, with [model] and [train] tables.
 
 examples:
@@ -49,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("dataset", type=Path, metavar="DATASET")
     parser.add_argument(
-        "--model", choices=sorted(MODELS), help="architecture (default: transformer)"
+        "--model", help=f"architecture: {', '.join(MODEL_NAMES)} (default: transformer)"
     )
     parser.add_argument("--preset", help="size preset: debug, small or base (default: small)")
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML with [model] and [train]")
@@ -62,6 +61,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from continuo.data.dataset import TokenCorpus
+    from continuo.training.trainer import Trainer
+
     extra = _pairs(getattr(args, "extra", []))
     corpus = TokenCorpus.open(args.dataset)
     saved = _saved_config(args.out) if args.resume else None
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _resumed_configs(args, extra: dict[str, str], saved: dict[str, Any], vocab_size: int):
     """The saved configs, with the settings a resumed run may change; others must not differ."""
+    from continuo.models import config_from_dict
+
     model_cfg = config_from_dict(saved["model"])
     train_cfg = TrainConfig(**saved["train"])
     if args.epochs:
@@ -151,6 +155,8 @@ def _typed(cls: type, values: dict[str, Any]) -> dict[str, Any]:
 
 def _fresh_configs(args: argparse.Namespace, extra: dict[str, str], vocab_size: int):
     """The model and training configs of a new run: preset < --config file < command line."""
+    from continuo.models import model_config
+
     sections: dict[str, dict[str, Any]] = {}
     if args.config:
         try:
@@ -178,6 +184,8 @@ def _fresh_configs(args: argparse.Namespace, extra: dict[str, str], vocab_size: 
 
 
 def _saved_config(out: Path) -> dict[str, Any] | None:
+    from continuo.training.checkpoint import find_checkpoint
+
     try:
         folder = find_checkpoint(out, prefer="last")
     except ReadError:

@@ -17,8 +17,6 @@ from continuo.errors import ReadError
 
 __all__ = ["SourceFile", "expand_sources"]
 
-CORPUS_PREFIX = "music21:"
-
 
 @dataclass(frozen=True)
 class SourceFile:
@@ -45,9 +43,8 @@ def expand_sources(sources: Sequence[str | Path]) -> list[SourceFile]:
 
     for source in sources:
         text = str(source)
-        if text.startswith(CORPUS_PREFIX):
-            corpus = text[len(CORPUS_PREFIX) :]
-            paths = io.music21_corpus_paths(corpus)
+        if io.is_corpus_name(text):
+            paths = io.music21_corpus_paths(text)
             root = _common_root(paths)
             for path in paths:
                 add(path, f"{text}/{path.relative_to(root).as_posix()}")

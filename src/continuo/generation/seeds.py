@@ -50,14 +50,17 @@ class Meter(NamedTuple):
 
 # -- seeds -------------------------------------------------------------------------------------
 def seed_from_text(text: str, *, codec: MelodyCodec | None = None) -> Score:
-    """A melody seed written as text, as a score (decoded by ``codec``, a default MelodyCodec).
+    """A melody seed written as text, as a score in the key it was written in.
 
+    ``codec`` (a default MelodyCodec when None) gives the grid (``steps_per_quarter``) and the
+    vocabulary the tokens must belong to. The score has no key signature, so a transposing codec
+    estimates the seed's key from its notes rather than taking it for C major.
     Raises :class:`SeedError` for text that does not parse, holds a pitch the codec cannot
     represent, or holds no note at all.
     """
+    from continuo.codecs.melody import MelodyCodec, melody_from_text
+
     tokens = parse_melody_text(text)
-    if not tokens:
-        raise SeedError("the seed text is empty: write a melody such as '67 _ 67 _ 65 64 _ r'")
     if codec is None:
         codec = MelodyCodec()
     unknown = [token for token in tokens if token not in codec.vocab]
@@ -65,7 +68,7 @@ def seed_from_text(text: str, *, codec: MelodyCodec | None = None) -> Score:
         raise SeedError(
             f"seed {_shorten(text)!r}: token {unknown[0]!r} is outside the model's vocabulary"
         )
-    score = codec.decode(codec.tokens_to_ids(tokens))
+    score = melody_from_text(text, steps_per_quarter=codec.config.steps_per_quarter)
     if score.note_num() == 0:
         raise SeedError(f"seed {_shorten(text)!r} holds no note (only rests, holds or '/')")
     return score

@@ -1,0 +1,273 @@
+"""The front object: a trained model + its codec, continuing seeds or writing from scratch.
+
+>>> generator = Generator.from_pretrained("folk")            # the bundled model, or a run folder
+>>> [out] = generator.generate_continuation("67 _ 67 _ 65 64 _ r", steps=64, rng_seed=1)
+>>> out.save("continuo-output", "melody")                     # MIDI, MusicXML, WAV, PNG
+
+Decoding is incremental: the seed is consumed in one ``prefill`` and every new token costs one
+``step`` of the model (an RNN state or a KV cache), never a re-run of the window. The seed is
+kept verbatim at the start of the output, and the output comes back in the seed's key (the
+melody codec transposes to C major / A minor for the model, and the output is moved back), meter
+and tempo.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import symusic
+import torch
+
+from continuo.codecs import Codec
+from continuo.codecs.melody import parse_melody_text
+from continuo.errors import SeedError
+from continuo.generation.sampling import check_sampling_args, sample_next
+from continuo.generation.seeds import length_in_steps, seed_from_file, seed_from_text, seed_meter
+from continuo.score import Score
+from continuo.training.checkpoint import load_checkpoint
+from continuo.training.trainer import pick_device
+
+__all__ = ["PRETRAINED", "Continuation", "Generator", "pretrained_path"]
+
+#: Models that ship inside the package, by name.
+PRETRAINED = {"folk": "folk"}
+
+
+def pretrained_path(name: str) -> Path:
+    """The folder of a bundled model."""
+    return Path(str(resources.files("continuo") / "pretrained" / PRETRAINED[name]))
+
+
+@dataclass
+class Continuation:
+    """One generated piece: the seed (verbatim) followed by what the model wrote."""
+
+    score: Score
+    seed_end: int
+    """Tick at which the continuation starts (0 when there was no seed)."""
+    tokens: list[str] = field(default_factory=list)
+    """The generated tokens, continuation only, as the codec writes them."""
+
+    def save(self, folder: str | os.PathLike[str], stem: str) -> dict[str, Path]:
+        """Write ``stem.mid``, ``.musicxml``, ``.wav`` and ``.png`` into ``folder``."""
+        from continuo import io
+        from continuo.io.render import write_pianoroll_png, write_wav
+
+        folder = Path(folder)
+        paths = {
+            "midi": folder / f"{stem}.mid",
+            "musicxml": folder / f"{stem}.musicxml",
+            "wav": folder / f"{stem}.wav",
+            "png": folder / f"{stem}.png",
+        }
+        io.write_midi(self.score, paths["midi"])
+        io.write_musicxml(self.score, paths["musicxml"])
+        write_wav(self.score, paths["wav"])
+        write_pianoroll_png(
+            self.score, paths["png"], seed_end_tick=self.seed_end or None, title=stem
+        )
+        return paths
+
+
+class Generator:
+    """A model and its codec, ready to generate; see the module docstring."""
+
+    def __init__(self, model: torch.nn.Module, codec: Codec, config: dict[str, Any]) -> None:
+        self.model, self.codec, self.config = model, codec, config
+        self.device = next(model.parameters()).device
+        self.context = int(config.get("train", {}).get("block_size", 256))
+        self.window_objective = config.get("train", {}).get("objective") == "window"
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | os.PathLike[str] = "folk", *, device: str = "auto"
+    ) -> Generator:
+        """Load a bundled model by name (``folk``) or a run folder / checkpoint folder."""
+        path = (
+            pretrained_path(str(name_or_path))
+            if str(name_or_path) in PRETRAINED
+            else Path(name_or_path)
+        )
+        model, codec, config = load_checkpoint(path, device=pick_device(device))
+        return cls(model, codec, config)
+
+    @property
+    def steps_per_quarter(self) -> int:
+        return int(getattr(self.codec.config, "steps_per_quarter", 4))
+
+    # -- public --------------------------------------------------------------------------------
+    def generate(self, **options: Any) -> list[Continuation]:
+        """New pieces from scratch; takes the options of :meth:`generate_continuation`."""
+        return self.generate_continuation(None, **options)
+
+    def generate_continuation(
+        self,
+        seed: Score | str | os.PathLike[str] | None,
+        *,
+        steps: int | None = None,
+        bars: float | None = None,
+        seconds: float | None = None,
+        num_outputs: int = 1,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        rng_seed: int | None = None,
+        stop_at_end: bool = False,
+        last_bars: int | None = None,
+    ) -> list[Continuation]:
+        """Continue ``seed`` by ``steps`` grid steps, ``bars`` bars or ``seconds`` seconds.
+
+        ``seed``: a :class:`Score`, melody text (``"67 _ 65 64"``, ``"[67, -2, 65]"``,
+        ``"G4 _ F4 E4"``), a path to a MIDI/kern/ABC/MusicXML file (of which only the last
+        ``last_bars`` bars are used when given), or ``None`` to start from nothing.
+        With ``stop_at_end`` a piece may end earlier, where the model writes the song end.
+        """
+        check_sampling_args(temperature, top_k, top_p)
+        if steps is None and bars is None and seconds is None:
+            steps = 16 * self.steps_per_quarter
+        seed_score, seed_ids, shift = self._encode_seed(seed, last_bars)
+        meter = seed_meter(seed_score)
+        n_steps = length_in_steps(
+            steps=steps,
+            bars=bars,
+            seconds=seconds,
+            steps_per_quarter=self.steps_per_quarter,
+            time_signature=meter.time_signature,
+            qpm=meter.qpm,
+        )
+        prompt = [self.codec.separator_id, *seed_ids]
+        generated = self._sample(
+            prompt, n_steps / self.steps_per_quarter, num_outputs, temperature, top_k, top_p,
+            rng_seed, self._allowed(shift, stop_at_end),
+        )  # fmt: skip
+        return [self._assemble(seed_score, seed_ids, new, shift) for new in generated]
+
+    # -- internals -----------------------------------------------------------------------------
+    def _encode_seed(self, seed: Any, last_bars: int | None) -> tuple[Score | None, list[int], int]:
+        """The seed as a score (kept verbatim in the output), its token ids, and the semitones
+        the codec moved it by (to C major / A minor for a transposing melody codec)."""
+        if seed is None:
+            return None, [], 0
+        if isinstance(seed, Score):
+            return seed, self.codec.encode(seed), self.codec.transposition(seed)
+        text = os.fspath(seed)
+        if isinstance(seed, os.PathLike) or (Path(text).suffix and Path(text).is_file()):
+            score = seed_from_file(text, last_bars=last_bars)
+            return score, self.codec.encode(score), self.codec.transposition(score)
+        if self.codec.name != "melody":
+            raise SeedError(
+                f"a text seed is for melody models; this model uses the {self.codec.name!r} "
+                "codec, so give a seed file (MIDI, kern, ABC or MusicXML)"
+            )
+        # the tokens as written (trailing rests and holds included), moved like a file would be
+        score = seed_from_text(text, codec=self.codec)
+        shift = self.codec.transposition(score)
+        ids = np.asarray(self.codec.tokens_to_ids(parse_melody_text(text)), dtype=np.int64)
+        if shift:
+            ids = self.codec.pitch_shift_table(shift)[ids]
+            if (ids < 0).any():
+                raise SeedError(f"seed {text!r} leaves the pitch range when moved to C")
+        return score, ids.tolist(), shift
+
+    @torch.no_grad()
+    def _allowed(self, shift: int, stop_at_end: bool) -> torch.Tensor:
+        """Bool ``[V]``: the tokens the sampler may choose.
+
+        The separator only with ``stop_at_end``; no pitch that moving back to the seed's key
+        (by ``-shift``) would push out of MIDI's 0..127.
+        """
+        mask = torch.ones(self.codec.vocab_size, dtype=torch.bool)
+        mask[self.codec.separator_id] = stop_at_end
+        table = self.codec.pitch_shift_table(-shift) if shift else None
+        if table is not None:
+            mask &= torch.as_tensor(table >= 0)
+        return mask.to(self.device)
+
+    def _sample(
+        self, prompt, quarters, batch, temperature, top_k, top_p, rng_seed, mask
+    ) -> list[list[int]]:
+        """Sample ``batch`` continuations of ``prompt`` lasting ``quarters`` quarter notes."""
+        sep = self.codec.separator_id
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(rng_seed if rng_seed is not None else torch.seed())
+        x = torch.tensor([prompt[-self.context :]] * batch, device=self.device)
+        incremental = self.model.causal and not self.window_objective
+        if incremental:
+            logits, state = self.model.prefill(x)
+            logits = logits[:, -1]
+        else:
+            logits = self.model(x)[0][:, -1]
+        outputs: list[list[int]] = [[] for _ in range(batch)]
+        running = list(range(batch))
+        limit = int(quarters * self.steps_per_quarter * 8) + 64  # a guard for codecs without grid
+        for _ in range(limit):
+            tokens = sample_next(
+                logits, temperature=temperature, top_k=top_k, top_p=top_p, mask=mask,
+                generator=generator,
+            )  # fmt: skip
+            for row in running[:]:
+                token = int(tokens[row])
+                if token == sep:
+                    running.remove(row)
+                    continue
+                outputs[row].append(token)
+                if self.codec.length_in_quarters(outputs[row]) >= quarters:
+                    running.remove(row)
+            if not running:
+                break
+            if incremental:
+                logits, state = self.model.step(tokens, state)
+            else:
+                x = torch.cat([x, tokens[:, None]], dim=1)[:, -self.context :]
+                logits = self.model(x)[0][:, -1]
+        return outputs
+
+    def _assemble(
+        self, seed: Score | None, seed_ids: list[int], new_ids: list[int], shift: int
+    ) -> Continuation:
+        """The seed verbatim, then the notes that start after it, moved back to its key."""
+        full = self.codec.decode([*seed_ids, *new_ids])
+        if shift:
+            full = full.shift_pitch(-shift)
+        tokens = self.codec.ids_to_tokens(new_ids)
+        if seed is None:
+            return Continuation(full, 0, tokens)
+        tpq = seed.ticks_per_quarter
+        full = full.resample(tpq, min_dur=1) if full.ticks_per_quarter != tpq else full
+        # a codec may drop the silence before the seed's first note: put the tokens back there
+        decoded_seed = self.codec.decode(seed_ids)
+        offset = seed.start() - round(decoded_seed.start() * tpq / decoded_seed.ticks_per_quarter)
+        full = full.shift_time(offset) if offset else full
+        seed_end = offset + round(self.codec.length_in_quarters(seed_ids) * tpq)
+        out = seed.copy()
+        for track in full.tracks:
+            target = _matching_track(out, track)
+            for note in track.notes:
+                if note.time >= seed_end:
+                    target.notes.append(note.copy())
+                elif note.end > seed_end:  # a seed note the model holds on: lengthen it
+                    _lengthen(target, note, seed_end)
+            target.notes.sort()
+        return Continuation(out, seed_end, tokens)
+
+
+def _matching_track(score: Score, like: symusic.core.TrackTick) -> symusic.core.TrackTick:
+    """The track of ``score`` with ``like``'s program and drum flag (appended if none)."""
+    for track in score.tracks:
+        if track.program == like.program and track.is_drum == like.is_drum:
+            return track
+    score.tracks.append(symusic.Track(like.name, like.program, like.is_drum))
+    return score.tracks[-1]
+
+
+def _lengthen(track: symusic.core.TrackTick, held: symusic.core.NoteTick, seed_end: int) -> None:
+    """Extend the seed note of ``held``'s pitch that sounds at the seed's end to ``held.end``."""
+    for note in reversed(track.notes):
+        if note.pitch == held.pitch and note.time < seed_end <= note.end + 1:
+            note.duration = max(note.duration, held.end - note.time)
+            return
