@@ -9,6 +9,9 @@ import pytest
 
 from tests.fixtures import write_melody_midis
 
+# pytest-xdist runs one worker per core: a second torch/BLAS thread each would only contend.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CONTINUO_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
@@ -35,14 +38,6 @@ def jsb_dir() -> Path:
 @pytest.fixture
 def audio_dir() -> Path:
     return shared_path("audio")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread_per_worker() -> None:
-    """pytest-xdist runs one worker per core: a second torch thread each would only contend."""
-    import torch
-
-    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True, scope="session")
