@@ -119,3 +119,21 @@ def test_torchrun_two_cpu_processes_write_one_run(melody_dataset: Path, tmp_path
     assert len(lines) == 2  # written by rank 0 only
     assert (run / "best" / "model.safetensors").is_file()
     assert not list(run.glob(".*tmp*"))
+
+
+def test_fine_tune_from_a_checkpoint(melody_dataset: Path, melody_run: Path, tmp_path: Path):
+    run = tmp_path / "tuned"
+    assert main(["train", str(melody_dataset), "--init-from", str(melody_run), "--epochs", "1",
+                 "--lr", "0", "--min-lr", "0", "--out", str(run)]) == 0  # fmt: skip
+    before = load_file(melody_run / "best" / "model.safetensors")
+    after = load_file(run / "last" / "model.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before)  # lr 0: the same weights
+    config = json.loads((run / "last" / "config.json").read_text())
+    assert config["model"]["name"] == "transformer"
+
+
+def test_fine_tune_refuses_another_model(melody_dataset: Path, melody_run: Path, tmp_path, capsys):
+    argv = ["train", str(melody_dataset), "--init-from", str(melody_run), "--model", "gru",
+            "--out", str(tmp_path / "x")]  # fmt: skip
+    assert main(argv) == 2
+    assert "--init-from" in capsys.readouterr().err

@@ -31,6 +31,7 @@ examples:
   continuo train datasets/essen --model transformer --preset small --out runs/essen
   continuo train datasets/essen --model lstm --objective window --block-size 64 --out runs/seed
   continuo train datasets/essen --out runs/essen --resume      # after an interruption
+  continuo train datasets/mysongs --init-from folk --lr 3e-4 --epochs 5 --out runs/mine
   torchrun --nproc_per_node=2 -m continuo train datasets/essen --model gru --out runs/ddp
 
 A run folder holds best/ and last/ (safetensors weights + config.json) and metrics.jsonl.
@@ -171,6 +172,9 @@ def _fresh_configs(args: argparse.Namespace, extra: dict[str, str], vocab_size: 
     model_section.pop("preset", None)
     if args.epochs:
         train_section["epochs"] = args.epochs
+    init_from = extra.get("init_from") or train_section.get("init_from")
+    if init_from:  # fine-tuning: the model is the checkpoint's
+        return _init_configs(args, extra, train_section, str(init_from), vocab_size)
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     model_fields = {f.name for f in dataclasses.fields(model_config(name, preset, vocab_size=1))}
     for key, value in extra.items():
@@ -181,6 +185,28 @@ def _fresh_configs(args: argparse.Namespace, extra: dict[str, str], vocab_size: 
     train_cfg = TrainConfig(**_typed(TrainConfig, train_section))
     model_cfg = model_config(name, preset=preset, vocab_size=vocab_size, **model_section)
     return model_cfg, train_cfg
+
+
+def _init_configs(args, extra, train_section, init_from: str, vocab_size: int):
+    """Configs of a fine-tuning run: the checkpoint's model, this command's training settings."""
+    from continuo.models import config_from_dict
+    from continuo.pretrained import resolve_model
+    from continuo.training.checkpoint import find_checkpoint
+
+    folder = find_checkpoint(resolve_model(init_from))
+    model_cfg = config_from_dict(json.loads((folder / "config.json").read_text())["model"])
+    if (args.model and args.model != model_cfg.name) or args.preset:
+        raise ConfigError(f"--init-from {init_from} brings its own model; drop --model/--preset")
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(extra) - train_fields)
+    if unknown:
+        raise ConfigError(
+            f"--init-from {init_from} fixes the model; cannot set {', '.join(unknown)}"
+        )
+    if model_cfg.vocab_size != vocab_size:
+        raise ConfigError(f"--init-from {init_from}: its vocabulary differs from this dataset's")
+    train_section = {**train_section, **extra}
+    return model_cfg, TrainConfig(**_typed(TrainConfig, train_section))
 
 
 def _saved_config(out: Path) -> dict[str, Any] | None:

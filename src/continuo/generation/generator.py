@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +27,12 @@ from continuo.codecs.melody import parse_melody_text
 from continuo.errors import SeedError
 from continuo.generation.sampling import check_sampling_args, sample_next
 from continuo.generation.seeds import length_in_steps, seed_from_file, seed_from_text, seed_meter
+from continuo.pretrained import resolve_model
 from continuo.score import Score
 from continuo.training.checkpoint import load_checkpoint
 from continuo.training.trainer import pick_device
 
-__all__ = ["PRETRAINED", "Continuation", "Generator", "pretrained_path"]
-
-#: Models that ship inside the package, by name.
-PRETRAINED = {"folk": "folk"}
-
-
-def pretrained_path(name: str) -> Path:
-    """The folder of a bundled model."""
-    return Path(str(resources.files("continuo") / "pretrained" / PRETRAINED[name]))
+__all__ = ["Continuation", "Generator"]
 
 
 @dataclass
@@ -88,12 +80,9 @@ class Generator:
         cls, name_or_path: str | os.PathLike[str] = "folk", *, device: str = "auto"
     ) -> Generator:
         """Load a bundled model by name (``folk``) or a run folder / checkpoint folder."""
-        path = (
-            pretrained_path(str(name_or_path))
-            if str(name_or_path) in PRETRAINED
-            else Path(name_or_path)
+        model, codec, config = load_checkpoint(
+            resolve_model(name_or_path), device=pick_device(device)
         )
-        model, codec, config = load_checkpoint(path, device=pick_device(device))
         return cls(model, codec, config)
 
     @property

@@ -37,5 +37,8 @@ class TrainConfig:
     """Also write ``last`` every this many steps (0: only at the end of each epoch)."""
     transpose_range: int = 0
     """Augmentation: shift each training window by a random -N..N semitones (codec permitting)."""
+    init_from: str = ""
+    """Start from the weights of this checkpoint (a run folder, or a bundled model's name such
+    as ``folk``) instead of random ones: fine-tuning. Its model settings are used."""
     device: str = "auto"
     """``auto`` (cuda, then mps, then cpu), or any torch device string."""

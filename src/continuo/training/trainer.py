@@ -18,14 +18,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from continuo.data.dataset import CausalWindows, NextTokenWindows, TokenCorpus, piece_stream
-from continuo.errors import ConfigError
+from continuo.errors import ConfigError, ReadError
 from continuo.models import build_model
+from continuo.pretrained import resolve_model
 from continuo.training import distributed
-from continuo.training.checkpoint import load_trainer_state, save_checkpoint
+from continuo.training.checkpoint import find_checkpoint, load_trainer_state, save_checkpoint
 from continuo.training.config import OBJECTIVES, TrainConfig
 
 __all__ = ["Trainer", "pick_device"]
@@ -81,6 +83,8 @@ class Trainer:
                 f"model {model_config.name!r} is bidirectional: it sees the future, so it can "
                 "only be trained with --objective window"
             )
+        if config.init_from:
+            self._load_initial_weights(config.init_from)
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.model.parameters() if p.dim() < 2]
         self.optimizer = torch.optim.AdamW(
@@ -99,20 +103,15 @@ class Trainer:
     # -- public --------------------------------------------------------------------------------
     def resume(self) -> bool:
         """Load ``out/last`` if there is one; returns whether it did."""
-        last = self.out / "last"
-        from continuo.training.checkpoint import find_checkpoint
-
         try:
             last = find_checkpoint(self.out, prefer="last")
-        except Exception:
+        except ReadError:
             return False
         if last.name != "last" or not (last / "trainer.json").is_file():
             return False
         saved = json.loads((last / "config.json").read_text())
         if saved["dataset"]["fingerprint"] != self.corpus.fingerprint:
             raise ConfigError(f"{self.out}: was trained on another dataset; cannot resume on this")
-        from safetensors.torch import load_file
-
         self.model.load_state_dict(load_file(last / "model.safetensors", device=str(self.device)))
         self.loop = load_trainer_state(last, self.optimizer, self.device)
         return True
@@ -250,6 +249,16 @@ class Trainer:
         return loss_sum / max(1, count), correct / max(1, count)
 
     # -- helpers -------------------------------------------------------------------------------
+    def _load_initial_weights(self, name_or_path: str) -> None:
+        """Fine-tuning: the weights of another checkpoint with the same codec and model."""
+        folder = find_checkpoint(resolve_model(name_or_path))
+        saved = json.loads((folder / "config.json").read_text())
+        if saved["codec"] != self.corpus.codec.to_dict():
+            raise ConfigError(f"{folder}: --init-from needs a model of this dataset's codec")
+        if saved["model"] != dataclasses.asdict(self.model_config):
+            raise ConfigError(f"{folder}: --init-from needs the same model settings as this run")
+        self.model.load_state_dict(load_file(folder / "model.safetensors", device=str(self.device)))
+
     def _dataset(self, stream: np.ndarray, epoch: int | None):
         cfg = self.config
         if cfg.objective == "window":
