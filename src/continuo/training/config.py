@@ -27,7 +27,7 @@ class TrainConfig:
     """Stop after this many optimiser steps in all (0: no limit)."""
     lr: float = 2e-3
     min_lr: float = 1e-4
-    warmup_steps: int = 200
+    warmup_steps: int = 100
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     patience: int = 5

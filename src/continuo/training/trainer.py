@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,8 @@ def pick_device(name: str = "auto") -> torch.device:
 class Trainer:
     """Train one model on one prepared dataset into a run folder.
 
-    ``resume=True`` continues from ``out/last`` with the configuration saved there.
+    :meth:`resume` continues from ``out/last``. ``on_step(trainer)`` is called after every
+    optimiser step (for schedules of evaluation in benchmarks; it may set ``should_stop``).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class Trainer:
         out: Path,
         *,
         progress: bool | None = None,
+        on_step: Callable[[Trainer], None] | None = None,
     ) -> None:
         if config.objective not in OBJECTIVES:
             raise ConfigError(f"unknown objective {config.objective!r} (use causal or window)")
@@ -71,6 +74,9 @@ class Trainer:
         self.corpus, self.config, self.out = corpus, config, Path(out)
         self.model_config = model_config
         self.progress = progress
+        self.on_step = on_step
+        #: Set (e.g. by ``on_step``) to end training after the current step; ``last`` is saved.
+        self.should_stop = False
         self.device = pick_device(config.device)
         self.dist = distributed.setup(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
@@ -184,6 +190,8 @@ class Trainer:
             bar.set_postfix(loss=f"{loss_sum / max(1, target_count):.3f}", lr=f"{lr:.1e}")
             if cfg.checkpoint_every and loop["step"] % cfg.checkpoint_every == 0:
                 self._save_last()
+            if self.on_step is not None:
+                self.on_step(self)
             if self._done():
                 break
         bar.close()
@@ -312,7 +320,8 @@ class Trainer:
         return min(total, cfg.max_steps) if cfg.max_steps else total
 
     def _done(self) -> bool:
-        return bool(self.config.max_steps) and self.loop["step"] >= self.config.max_steps
+        cfg = self.config
+        return self.should_stop or (bool(cfg.max_steps) and self.loop["step"] >= cfg.max_steps)
 
     def _autocast(self):
         if self.device.type == "cuda":
