@@ -14,6 +14,7 @@ changed in place: ``step`` returns a new one.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -50,7 +51,7 @@ class NotIncrementalError(ConfigError, NotImplementedError):
     """Raised by ``init_state``/``step``/``prefill`` of a model that is not causal (``bilstm``)."""
 
 
-class LanguageModel(nn.Module):
+class LanguageModel(nn.Module, ABC):
     """Base class of the zoo: the loss, parameter counting and the interface's defaults."""
 
     #: False only for models whose logits at position t see tokens after t (``bilstm``).
@@ -81,11 +82,14 @@ class LanguageModel(nn.Module):
     def _dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
 
+    @abstractmethod
     def init_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
-        raise NotImplementedError
+        """The state before any token: zeros, or an empty cache."""
 
+    @abstractmethod
     def prefill(self, idx: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        raise NotImplementedError
+        """Consume ``idx[B, T]`` in one call: ``(logits[B, T, V], state)``."""
 
+    @abstractmethod
     def step(self, idx: Tensor, state: State) -> tuple[Tensor, State]:
-        raise NotImplementedError
+        """Consume one token ``idx[B]``: ``(logits[B, V], state)``, at a cost independent of T."""
