@@ -136,7 +136,6 @@ def write_audio(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=ext, dir=path.parent)
     os.close(fd)
-    os.chmod(tmp_name, _file_mode())  # mkstemp makes 0600; give the usual umask mode
     try:
         with sf.SoundFile(
             tmp_name,
@@ -148,6 +147,7 @@ def write_audio(
         ) as out:
             for start in range(0, data.shape[0], _BLOCK):
                 out.write(data[start : start + _BLOCK])
+        os.chmod(tmp_name, _file_mode())  # mkstemp makes 0600: give the usual umask mode
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
