@@ -1,9 +1,15 @@
 """Audio extension and continuation: ``structure`` (replay the recording's own beats along seamless
 jumps) and ``neural`` (a small model continues it); see :mod:`continuo.audio.structure` and
-:mod:`continuo.audio.neural`. Heavy modules (librosa, torch) load only when used."""
+:mod:`continuo.audio.neural`.
 
-from continuo.audio.extension import MAX_DURATION_S, MIN_INPUT_S, Extension, Splice
-from continuo.audio.structure import StructureConfig, extend_structure
+Names load lazily (PEP 562): importing a submodule such as ``continuo.audio.neural.config`` (as
+the command line does to build its parser) does not load librosa, numba or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "MAX_DURATION_S",
@@ -13,3 +19,18 @@ __all__ = [
     "StructureConfig",
     "extend_structure",
 ]
+
+_WHERE = {
+    "MAX_DURATION_S": "extension",
+    "MIN_INPUT_S": "extension",
+    "Extension": "extension",
+    "Splice": "extension",
+    "StructureConfig": "structure",
+    "extend_structure": "structure",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'continuo.audio' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"continuo.audio.{_WHERE[name]}"), name)
