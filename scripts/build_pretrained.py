@@ -75,7 +75,7 @@ Continues folk melodies; what `continuo demo` and `continuo generate` use by def
 | file | `model.safetensors`, {size:.1f} MB |
 | codec | `melody`: 16th-note steps, MIDI pitch / `_` hold / `r` rest / `/` song end; songs transposed to C major / A minor (output returns to the seed's key) |
 | data | Essen folk songs, `deutschl` without `kinder` (5,152 kern files from ../shared/data/essen_kern; `kinder`'s 213 songs are kept out for the IDyOM benchmark), split by a hash of each song's name: {test["pieces"]} test songs held out, 5% validation |
-| training | causal objective (every next token), AdamW lr {train["lr"]}, batch {train["batch_size"]} x {train["block_size"]} tokens, best of {metrics.get("epoch", "?")} epochs ({minutes:.0f} min on {platform.machine()}, CPU, 2 cores) |
+| training | causal objective (every next token), AdamW lr {train["lr"]}, batch {train["batch_size"]} x {train["block_size"]} tokens, weights of the best validation epoch, {metrics.get("epoch", "?")} of at most {train["epochs"]} ({minutes:.0f} min on {platform.machine()}, CPU, 2 cores) |
 | held-out test | **{test["bits_per_note"]:.3f} bits per note** (pitch of each note, IDyOM's unit), {test["bits_per_token"]:.3f} bits per token, next-token accuracy {test["accuracy"]:.1%} ({test["notes"]:,} notes, {test["tokens"]:,} tokens) |
 
 Reproduce: `make pretrained` (runs `python scripts/build_pretrained.py`, which prepares the corpus,
