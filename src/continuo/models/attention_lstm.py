@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from continuo.errors import ConfigError
 from continuo.models.attention import KV, CausalSelfAttention, rotary
 from continuo.models.base import LanguageModel, ModelConfig
-from continuo.models.recurrent import init_recurrent_
+from continuo.models.recurrent import init_recurrent_, run_recurrent
 
 
 @dataclass
@@ -129,7 +129,7 @@ class AttentionLSTMLM(LanguageModel):
         rope = rotary(pos, T, head_dim, self.config.rope_base, idx.device)
 
         x = self.drop(self.wte(idx))  # [B, T, n_embd]
-        h, lstm_state = self.lstm(x, lstm_state)  # [B, T, hidden_size]
+        h, lstm_state = run_recurrent(self.lstm, x, lstm_state)  # [B, T, hidden_size]
         a, present = self.attn(h, rope, past)  # [B, T, hidden_size]
         y = self.drop(self.ln(h + self.drop(a)))
         logits = F.linear(y, self.wte.weight) if self.head is None else self.head(y)
