@@ -1,0 +1,213 @@
+"""The Audio page: extend an uploaded recording to a chosen duration.
+
+``structure`` (always there) replays the recording's own beats along seamless jumps; ``neural``
+(offered when the models folder holds an audio model from ``continuo train-audio``) continues it
+with that model. The result keeps the upload's format (WAV, FLAC, OGG, MP3; WAV where MP3 cannot
+store the sample rate) and is shown as a waveform with its splice points marked.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from continuo.app import models_dir
+from continuo.app.common import job_folder, plain, run_job, save_upload
+from continuo.app.models import AUDIO, ModelInfo, discover_models, load_audio_model
+from continuo.errors import ConfigError, ContinuoError
+
+__all__ = ["AUDIO_SUFFIXES", "MAX_TARGET_S", "AudioResult", "extend_upload", "render"]
+
+#: The recordings this page takes.
+AUDIO_SUFFIXES = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
+#: The longest result the page makes, in seconds.
+MAX_TARGET_S = 600.0
+_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
+RESULT_KEY = "audio-result"
+STRUCTURE, NEURAL = "structure", "neural"
+
+
+@dataclass(frozen=True)
+class AudioResult:
+    """An extended recording, as the bytes the page shows and offers for download."""
+
+    file_name: str
+    data: bytes
+    mime: str
+    png: bytes
+    duration: float
+    input_duration: float
+    method: str
+    ending: str
+    splices: list[dict[str, Any]]
+
+
+def _safe_stem(name: str) -> str:
+    """A download name from the user's file name: letters, digits, ``-`` and ``_`` only."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem).strip("-")[:40]
+    return stem or "recording"
+
+
+def extend_upload(
+    upload: Any,
+    duration: float,
+    method: str,
+    model: ModelInfo | None = None,
+    temperature: float = 0.3,
+) -> AudioResult:
+    """Extend the uploaded recording to ``duration`` seconds with ``method``; a progress bar
+    shows the stages. Errors name the user's file, never the saved copy."""
+    from continuo.app.plots import waveform_png
+    from continuo.audio.extension import check_duration, check_input
+    from continuo.io.audio import check_writable, read_audio, write_audio
+
+    name = str(upload.name)
+    if not 0 < duration <= MAX_TARGET_S:
+        raise ConfigError(f"the target duration must be between 1 and {MAX_TARGET_S:g} seconds")
+    check_duration(duration)
+    if method == NEURAL and model is None:
+        raise ConfigError("the neural method needs an audio model (continuo train-audio)")
+    progress = st.progress(0.0, text="Reading the recording…")
+    try:
+        with job_folder() as folder:
+            path = save_upload(upload, folder, AUDIO_SUFFIXES)
+            try:
+                audio = read_audio(path)
+            except ContinuoError as error:
+                raise ConfigError(str(error).replace(str(path), name)) from None
+            check_input(audio, name)
+            suffix = path.suffix
+            try:
+                check_writable(folder / f"out{suffix}", audio.sample_rate)
+            except ConfigError:
+                suffix = ".wav"
+            if method == NEURAL:
+                from continuo.audio.neural import extend_neural
+
+                progress.progress(0.1, text="Loading the model…")
+                loaded = load_audio_model(model.path)
+                progress.progress(0.2, text="Continuing the recording…")
+                result = extend_neural(
+                    audio, duration, loaded, temperature=temperature, name=name, progress=False
+                )
+            else:
+                from continuo.audio.structure import extend_structure
+
+                progress.progress(0.15, text="Finding beats and seamless jumps…")
+                result = extend_structure(audio, duration, name=name, progress=False)
+            progress.progress(0.8, text="Writing the result…")
+            out = folder / f"extended{suffix}"
+            write_audio(out, result.samples, result.sample_rate, subtype=audio.subtype)
+            progress.progress(0.9, text="Drawing the waveform…")
+            generated = (
+                result.splices[0].output_time if method == NEURAL and result.splices else None
+            )
+            png = waveform_png(
+                result.samples,
+                result.sample_rate,
+                [splice.output_time for splice in result.splices],
+                generated_from=generated,
+            )
+            return AudioResult(
+                file_name=f"{_safe_stem(name)}-extended{suffix}",
+                data=out.read_bytes(),
+                mime=_MIME[suffix],
+                png=png,
+                duration=result.duration,
+                input_duration=result.input_duration,
+                method=result.method,
+                ending=result.ending,
+                splices=[splice.to_json() for splice in result.splices],
+            )
+    finally:
+        progress.empty()
+
+
+def _describe_upload(upload: Any) -> str | None:
+    """``12.3 s · 44,100 Hz · stereo`` for a readable upload, else None (Extend says why)."""
+    import soundfile
+
+    try:
+        info = soundfile.info(io.BytesIO(upload.getvalue()))
+    except Exception:
+        return None
+    channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
+    return f"{info.duration:.1f} s · {info.samplerate:,} Hz · {channels}"
+
+
+def _show(result: AudioResult) -> None:
+    endings = {"song": "its own ending", "fade": "a fade-out", "original": "unchanged"}
+    st.subheader("Result", divider="gray")
+    st.markdown(
+        f"**{result.duration:.1f} s** from {result.input_duration:.1f} s by *{result.method}* · "
+        f"{len(result.splices)} splice point{'s' if len(result.splices) != 1 else ''} · ends "
+        f"with {endings.get(result.ending, result.ending)}"
+    )
+    st.image(result.png, width="stretch")
+    st.audio(result.data, format=result.mime)
+    st.download_button(
+        plain(result.file_name),
+        icon=":material/download:",
+        data=result.data,
+        file_name=result.file_name,
+        mime=result.mime,
+        key="audio-download",
+        on_click="ignore",
+    )
+    if result.splices:
+        with st.expander("Splice points"):
+            rows = ["| at (s) | jumps from (s) | to (s) |", "|---:|---:|---:|"]
+            for splice in result.splices[:100]:
+                to = "generated" if splice["source_to"] is None else f"{splice['source_to']:.2f}"
+                rows.append(f"| {splice['output_time']:.2f} | {splice['source_from']:.2f} | {to} |")
+            st.markdown("\n".join(rows))
+
+
+def render() -> None:
+    """Draw the page."""
+    st.title(":material/graphic_eq: Audio")
+    st.caption(
+        "Make a recording longer (or shorter): *structure* replays its own beats along seamless "
+        "jumps; *neural* continues it with a trained audio model."
+    )
+    upload = st.file_uploader(
+        "Recording", type=[suffix.lstrip(".") for suffix in AUDIO_SUFFIXES], key="audio-upload"
+    )
+    if upload is not None:
+        described = _describe_upload(upload)
+        if described:
+            st.caption(f"{plain(upload.name)}: {described}")
+    audio_models = [info for info in discover_models(models_dir()) if info.kind == AUDIO]
+    methods = [STRUCTURE, NEURAL] if audio_models else [STRUCTURE]
+    left, right = st.columns(2)
+    duration = left.number_input(
+        "Target duration (seconds)", 1.0, MAX_TARGET_S, 60.0, 1.0, key="audio-duration"
+    )
+    method = right.radio("Method", methods, horizontal=True, key="audio-method")
+    model, temperature = None, 0.3
+    if not audio_models:
+        st.caption(
+            "The *neural* method needs an audio model: `continuo train-audio`, then "
+            "`continuo app --models RUNS_DIR`."
+        )
+    elif method == NEURAL:
+        by_label = {info.label: info for info in audio_models}
+        model = by_label[st.selectbox("Audio model", list(by_label), key="audio-model")]
+        st.caption(model.description)
+        temperature = st.slider("Temperature", 0.0, 1.0, 0.3, 0.05, key="audio-temperature")
+    if st.button("Extend", type="primary", key="audio-extend", icon=":material/fast_forward:"):
+        if upload is None:
+            st.error("Choose a recording to extend first.", icon=":material/error:")
+        else:
+            with st.spinner("Extending…"):
+                result = run_job(extend_upload, upload, float(duration), method, model, temperature)
+            if result is not None:
+                st.session_state[RESULT_KEY] = result
+    result = st.session_state.get(RESULT_KEY)
+    if result is not None:
+        _show(result)

@@ -1,0 +1,191 @@
+"""The symbolic pages' shared half: model choice, sampling settings, and generating results.
+
+:func:`generate_results` runs a :class:`~continuo.generation.Generator` (loaded once per process)
+on a seed -- melody text, an uploaded score, or nothing -- and renders every variation to the
+bytes the page shows: piano roll PNG, WAV, MIDI and MusicXML, written in a job folder that is
+removed before it returns.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from continuo.app import models_dir
+from continuo.app.common import (
+    SYMBOLIC_SUFFIXES,
+    ScoreResult,
+    UploadError,
+    job_folder,
+    save_upload,
+)
+from continuo.app.models import ModelInfo, discover_models, load_generator
+from continuo.errors import ContinuoError
+
+__all__ = ["Settings", "choose_model", "generate_results", "pianoroll_png", "settings_controls"]
+
+MAX_VARIATIONS = 4
+MAX_RNG_SEED = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to generate: ``bars`` of continuation, sampling, ``variations`` and the RNG seed;
+    ``last_bars`` of a seed file (None: all of it)."""
+
+    bars: int
+    temperature: float
+    top_p: float | None
+    variations: int
+    rng_seed: int
+    last_bars: int | None = None
+
+
+def choose_model(kind: str, key: str) -> ModelInfo | None:
+    """A select box of the models of ``kind``; None (and nothing drawn) when there are none."""
+    available = [info for info in discover_models(models_dir()) if info.kind == kind]
+    if not available:
+        return None
+    by_label = {info.label: info for info in available}
+    label = st.selectbox("Model", list(by_label), key=key)
+    info = by_label.get(str(label), available[0])
+    st.caption(info.description)
+    return info
+
+
+def settings_controls(key: str, *, default_bars: int = 8, max_bars: int = 32) -> Settings:
+    """Length, temperature, top-p, number of variations and RNG seed, in two rows."""
+    first = st.columns(3)
+    bars = first[0].slider(
+        "Length (bars)", 1, max_bars, default_bars, key=f"{key}-bars", help="of continuation"
+    )
+    temperature = first[1].slider(
+        "Temperature",
+        0.1,
+        2.0,
+        1.0,
+        0.05,
+        key=f"{key}-temperature",
+        help="below 1: safer choices; above 1: more adventurous",
+    )
+    top_p = first[2].slider(
+        "Top-p",
+        0.5,
+        1.0,
+        0.95,
+        0.01,
+        key=f"{key}-top-p",
+        help="sample only from the most likely tokens holding this much probability (1: all)",
+    )
+    second = st.columns(3)
+    variations = second[0].number_input(
+        "Variations", 1, MAX_VARIATIONS, 2, 1, key=f"{key}-variations"
+    )
+    rng_seed = second[1].number_input(
+        "Random seed",
+        0,
+        MAX_RNG_SEED,
+        1,
+        1,
+        key=f"{key}-rng-seed",
+        help="the same seed and settings give the same music",
+    )
+    return Settings(
+        bars=int(bars),
+        temperature=float(temperature),
+        top_p=None if float(top_p) >= 1.0 else float(top_p),
+        variations=int(variations),
+        rng_seed=int(rng_seed),
+    )
+
+
+def _seed_score(upload: Any, folder: Path, last_bars: int | None, suffixes: dict[str, str]) -> Any:
+    """The uploaded seed as a score; errors name the user's file, not the saved copy."""
+    from continuo.generation.seeds import seed_from_file
+
+    path = save_upload(upload, folder, suffixes)
+    try:
+        return seed_from_file(path, last_bars=last_bars)
+    except ContinuoError as error:
+        raise UploadError(str(error).replace(str(path), str(upload.name))) from None
+
+
+def _seed_note_count(score: Any, seed_end: int) -> int:
+    return sum(1 for track in score.tracks for note in track.notes if note.time < seed_end)
+
+
+def pianoroll_png(score: Any, seed_end: int, title: str) -> bytes:
+    """The piano roll of ``score`` (seed and continuation in their colours) sized for the page:
+    10 inches wide at 100 dpi, 3.2 to 4.8 inches high."""
+    from continuo.io.pianoroll_plot import pianoroll_figure
+
+    figure = pianoroll_figure(score, seed_end_tick=seed_end or None, title=title)
+    _, height = figure.get_size_inches()
+    figure.set_size_inches(10.0, min(max(height, 3.2), 4.8))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def _result(continuation: Any, folder: Path, name: str) -> ScoreResult:
+    """One continuation as files in ``folder`` (MIDI, MusicXML, WAV), read back as bytes."""
+    from continuo.io import write_midi, write_musicxml
+    from continuo.io.render import write_wav
+
+    score = continuation.score
+    paths = {suffix: folder / f"{name}.{suffix}" for suffix in ("mid", "musicxml", "wav")}
+    write_midi(score, paths["mid"])
+    write_musicxml(score, paths["musicxml"])
+    write_wav(score, paths["wav"])
+    return ScoreResult(
+        name=name,
+        png=pianoroll_png(score, continuation.seed_end, name),
+        wav=paths["wav"].read_bytes(),
+        midi=paths["mid"].read_bytes(),
+        musicxml=paths["musicxml"].read_bytes(),
+        notes=int(score.note_num()),
+        seconds=float(score.to("second").end()),
+        seed_notes=_seed_note_count(score, continuation.seed_end),
+    )
+
+
+def generate_results(
+    info: ModelInfo,
+    seed: str | Any | None,
+    settings: Settings,
+    stem: str,
+    suffixes: dict[str, str] = SYMBOLIC_SUFFIXES,
+) -> list[ScoreResult]:
+    """Continue ``seed`` (checked melody text, an uploaded file, or None) with ``info``'s model;
+    one :class:`ScoreResult` per variation. An uploaded file must have one of ``suffixes``.
+    Shows a progress bar while it works."""
+    progress = st.progress(0.0, text="Loading the model…")
+    try:
+        generator = load_generator(info.path)
+        with job_folder() as folder:
+            if seed is not None and not isinstance(seed, str):
+                progress.progress(0.1, text="Reading the seed file…")
+                seed = _seed_score(seed, folder, settings.last_bars, suffixes)
+            progress.progress(0.15, text="Writing music…")
+            continuations = generator.generate_continuation(
+                seed,
+                bars=settings.bars,
+                num_outputs=settings.variations,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                rng_seed=settings.rng_seed,
+            )
+            results = []
+            for index, continuation in enumerate(continuations, 1):
+                progress.progress(
+                    0.3 + 0.7 * (index - 1) / len(continuations),
+                    text=f"Rendering variation {index} of {len(continuations)}…",
+                )
+                results.append(_result(continuation, folder, f"{stem}-{index}"))
+        return results
+    finally:
+        progress.empty()
