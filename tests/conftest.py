@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,16 @@ from tests.fixtures import write_melody_midis
 
 # pytest-xdist runs one worker per core: a second torch/BLAS thread each would only contend.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# numba's guvectorize cache is not safe when two processes compile the same function at once
+# (numba/numba#10128; librosa's beat tracker segfaults on the mixed files for good): each
+# worker gets a cache folder of its own. Set before anything imports numba.
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    os.path.join(
+        tempfile.gettempdir(),
+        f"continuo-tests-numba-{os.getuid()}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}",
+    ),
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CONTINUO_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
