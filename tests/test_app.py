@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from continuo.app import ENTRY_SCRIPT, MAX_UPLOAD_ENV, MODELS_ENV
 
-TIMEOUT = 60
+TIMEOUT = 180  # generous: a cold librosa compile on a busy 2-core machine takes a while
 SR = 22_050
 
 

@@ -30,8 +30,8 @@ from tests.test_app import models_folder, synthetic_recording, train_piano_run
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 REPO = Path(__file__).resolve().parents[1]
-STARTUP_S = 45
-WORK_S = 60
+STARTUP_S = 90
+WORK_S = 180
 
 if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
     pytest.skip(
