@@ -72,6 +72,11 @@ def main() -> None:
     parser.add_argument("--seed-budget", type=float, default=900.0, metavar="SECONDS")
     parser.add_argument("--eval-every", type=float, default=60.0, metavar="SECONDS")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="continuo's budget")
+    parser.add_argument(
+        "--target", type=float, help="skip the seeds' run: their best bits/token, measured before"
+    )
+    parser.add_argument("--lr", type=float, help="override continuo's default learning rate")
+    parser.add_argument("--warmup-steps", type=int, help="override continuo's default warm-up")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -79,21 +84,25 @@ def main() -> None:
         corpus = TokenCorpus.open(tmp / "erk")
         vocab = corpus.codec.vocab_size
 
-        print("the seeds' method: LSTM(256), window 64, one target per window")
         seed_clock = Clock(corpus, args.eval_every, args.seed_budget, 64, window=True)
-        seed_model = model_config("lstm", vocab_size=vocab, n_embd=64, hidden_size=256,
-                                  n_layer=1, dropout=0.2)  # fmt: skip
-        seed_train = TrainConfig(objective="window", block_size=64, batch_size=64, lr=1e-3,
-                                 min_lr=1e-3, warmup_steps=0, epochs=1000, patience=0)  # fmt: skip
-        Trainer(corpus, seed_model, seed_train, tmp / "seed", progress=False,
-                on_step=seed_clock).fit()  # fmt: skip
+        if args.target is None:
+            print("the seeds' method: LSTM(256), window 64, one target per window")
+            seed_model = model_config("lstm", vocab_size=vocab, n_embd=64, hidden_size=256,
+                                      n_layer=1, dropout=0.2)  # fmt: skip
+            seed_train = TrainConfig(objective="window", block_size=64, batch_size=64, lr=1e-3,
+                                     min_lr=1e-3, warmup_steps=0, epochs=1000, patience=0)  # fmt: skip
+            Trainer(corpus, seed_model, seed_train, tmp / "seed", progress=False,
+                    on_step=seed_clock).fit()  # fmt: skip
+        else:
+            seed_clock.curve = [(args.seed_budget, args.target)]
         target = min(bits for _, bits in seed_clock.curve)
 
         print(f"continuo's default until {target:.4f} bits/token")
         ours = model_config("attention_lstm", "small", vocab_size=vocab)
-        clock = Clock(corpus, args.eval_every / 4, args.max_seconds, ours.block_size,
+        clock = Clock(corpus, args.eval_every / 12, args.max_seconds, ours.block_size,
                       window=False, target=target)  # fmt: skip
-        Trainer(corpus, ours, TrainConfig(patience=0), tmp / "ours",
+        overrides = {k: v for k, v in (("lr", args.lr), ("warmup_steps", args.warmup_steps)) if v}
+        Trainer(corpus, ours, TrainConfig(patience=0, **overrides), tmp / "ours",
                 progress=False, on_step=clock).fit()  # fmt: skip
 
     reached = next((t for t, bits in clock.curve if bits <= target), None)
