@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -89,9 +90,14 @@ def run(args: argparse.Namespace) -> int:
         )
     metrics = trainer.fit()
     if trainer.dist.is_main:
-        best = trainer.loop["best"]
-        summary = f"best {best / 0.6931471805599453:.3f} bits/token" if best is not None else ""
-        print(f"done: {summary}; checkpoints in {args.out}/best and {args.out}/last")
+        best, step = trainer.loop["best"], trainer.loop["step"]
+        if best is None:  # stopped by --max-steps inside the first epoch: no validation yet
+            print(f"done after {step} steps; checkpoint in {args.out}/last")
+        else:
+            print(
+                f"done: best {best / math.log(2):.3f} bits/token after {step} steps; "
+                f"checkpoints in {args.out}/best and {args.out}/last"
+            )
     return 0 if metrics is not None else 1
 
 

@@ -25,9 +25,9 @@ class TrainConfig:
     epochs: int = 20
     max_steps: int = 0
     """Stop after this many optimiser steps in all (0: no limit)."""
-    lr: float = 2e-3
+    lr: float = 3e-3
     min_lr: float = 1e-4
-    warmup_steps: int = 100
+    warmup_steps: int = 20
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     patience: int = 5
