@@ -16,10 +16,15 @@ continuo, not miditok, does the quantisation (:meth:`EventsCodec.quantize`), so 
 stated exactly; miditok only writes and reads an already quantised score, which it does without
 loss (the round-trip tests check this):
 
+- with ``sustain`` (the default) each pitched track's sustain pedal first lengthens the notes
+  released while it is down (see :mod:`continuo.codecs._sustain`);
 - pitched notes outside ``low..high`` are dropped; drum tracks are dropped unless ``drums``
   (then drum notes outside 27..88, miditok's drum range, are dropped);
 - onsets go to the nearest grid step (``steps_per_quarter`` per quarter, halves up), durations
   to the nearest whole number of steps, at least 1 and at most ``max_duration`` quarters;
+- notes of one output track that land on the same step with the same pitch (a duplicated
+  note-on, a unison of two same-program tracks) become one note: the longest, at the loudest
+  of their velocities;
 - velocities go to the nearest of ``velocity_bins`` levels ``linspace(0, 127, bins + 1)[1:]``
   (ties up); with ``velocity_bins=0`` every note gets velocity 80;
 - with ``programs`` the notes of all tracks of one program become one track, tracks in
@@ -44,6 +49,7 @@ from continuo.codecs._grid import (
     score_from_notes,
     to_steps,
 )
+from continuo.codecs._sustain import sustained_notes
 from continuo.codecs.base import Codec
 from continuo.errors import CodecError, ConfigError
 from continuo.score import DEFAULT_TPQ, Score
@@ -77,6 +83,8 @@ class EventsConfig:
     programs: bool = True
     #: Keep drum tracks (``PitchDrum_n`` tokens; needs ``programs``).
     drums: bool = False
+    #: Apply each track's sustain pedal to its note ends before quantising.
+    sustain: bool = True
 
 
 class EventsCodec(Codec):
@@ -110,6 +118,8 @@ class EventsCodec(Codec):
             )
         if c.drums and not c.programs:
             raise ConfigError("codec 'events': drums need programs=True")
+        if not isinstance(c.sustain, bool):
+            raise ConfigError(f"codec 'events': sustain must be true or false, not {c.sustain!r}")
 
     def build_vocab(self) -> list[str]:
         import miditok  # here, not at the top: miditok imports torch (seconds)
@@ -164,7 +174,7 @@ class EventsCodec(Codec):
         tpq = score.ticks_per_quarter
         if tpq <= 0:
             raise CodecError(f"invalid resolution of {tpq} ticks per quarter")
-        notes = notes_of(score.tracks, tpq)
+        notes = sustained_notes(score.tracks, tpq) if c.sustain else notes_of(score.tracks, tpq)
         if not len(notes):
             raise CodecError("no notes to encode")
         drum = notes.program < 0
@@ -188,12 +198,7 @@ class EventsCodec(Codec):
         else:
             velocity = np.full(len(notes), DEFAULT_VELOCITY, dtype=np.int64)
         program = notes.program if c.programs else np.zeros(len(notes), dtype=np.int64)
-        order = sorted(np.unique(program).tolist(), key=lambda p: (p < 0, p))
-        tracks = []
-        for p in order:
-            mine = program == p
-            tracks.append((p, onset[mine], duration[mine], notes.pitch[mine], velocity[mine]))
-        return tracks
+        return _tracks(program, onset, duration, notes.pitch, velocity)
 
     def quantize(self, score: Score) -> Score:
         step = self.step_ticks
@@ -217,7 +222,8 @@ class EventsCodec(Codec):
     def decode(self, ids: Sequence[int]) -> Score:
         """Ids back to a score. Special tokens (``PAD``, ``EOS``) and ids outside the vocabulary
         are dropped wherever they are; miditok skips tokens that make no sense where they stand
-        (a duration without a pitch, ...), so any sequence decodes."""
+        (a duration without a pitch, ...), so any sequence decodes. A pitch written twice at one
+        time in one track is one note, as :meth:`quantize` makes it."""
         specials = {self.token_id("PAD_None"), self.separator_id}
         size = self.vocab_size
         clean = [int(i) for i in ids if 0 <= int(i) < size and int(i) not in specials]
@@ -236,14 +242,10 @@ class EventsCodec(Codec):
             notes.velocity if self.config.velocity_bins else np.full(len(notes), DEFAULT_VELOCITY)
         )
         program = notes.program if self.config.programs else np.zeros(len(notes), dtype=np.int64)
-        tracks = []
-        for p in sorted(np.unique(program).tolist(), key=lambda p: (p < 0, p)):
-            mine = program == p
-            duration = notes.offset[mine] - notes.onset[mine]
-            tracks.append(
-                (p, notes.onset[mine] * scale, duration * scale, notes.pitch[mine], velocity[mine])
-            )
-        return score_from_notes(tracks)
+        duration = notes.offset - notes.onset
+        return score_from_notes(
+            _tracks(program, notes.onset * scale, duration * scale, notes.pitch, velocity)
+        )
 
     def length_in_quarters(self, ids: Sequence[int]) -> float:
         """Where the last note ends or time has got to, read from the time tokens alone (no
@@ -272,6 +274,33 @@ class EventsCodec(Codec):
                 target = f"Pitch_{int(token[6:]) + int(semitones)}"
                 table[index] = self._ids.get(target, -1)
         return table
+
+
+def _tracks(
+    program: np.ndarray,
+    onset: np.ndarray,
+    duration: np.ndarray,
+    pitch: np.ndarray,
+    velocity: np.ndarray,
+) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Notes grouped into tracks by program (ascending, drums last), one note per
+    ``(program, onset, pitch)``: of notes that share these the longest is kept, at the loudest
+    of their velocities. Encode and decode both pass through here, so a duplicated note that a
+    model writes decodes to the single note the codec would encode."""
+    order = np.lexsort((-velocity, -duration, pitch, onset, program))
+    key = np.stack([program, onset, pitch], axis=1)[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (key[1:] != key[:-1]).any(axis=1)
+    loudest = (
+        np.maximum.reduceat(velocity[order], np.flatnonzero(first)) if len(order) else velocity
+    )
+    keep = order[first]
+    program, onset, duration, pitch = program[keep], onset[keep], duration[keep], pitch[keep]
+    tracks = []
+    for p in sorted(np.unique(program).tolist(), key=lambda p: (p < 0, p)):
+        mine = program == p
+        tracks.append((p, onset[mine], duration[mine], pitch[mine], loudest[mine]))
+    return tracks
 
 
 def _timing_tables(vocab: list[str], steps_per_quarter: int) -> tuple[np.ndarray, ...]:

@@ -14,10 +14,12 @@ directly; a token model's probability of a frame is the product over that frame'
 and including its ``"|"`` (:attr:`PianorollCodec.frame_end_id`).
 
 :meth:`PianorollCodec.quantize` states what survives: notes of all non-drum tracks with pitches
-in ``low..high`` (others are dropped); onset and end go to the nearest step (halves up; at least
-one step); then, per pitch, overlapping or touching notes merge into one (with ``onsets``,
-a note still starts at every step where one was struck). The result is one track (program 0) at
-:data:`~continuo.score.DEFAULT_TPQ`, velocity 80, starting where the source starts (tick 0).
+in ``low..high`` (others are dropped), their ends first moved by each track's sustain pedal
+(with ``sustain``, the default; see :mod:`continuo.codecs._sustain`); onset and end go to the
+nearest step (halves up; at least one step); then, per pitch, overlapping or touching notes
+merge into one (with ``onsets``, a note still starts at every step where one was struck). The
+result is one track (program 0) at :data:`~continuo.score.DEFAULT_TPQ`, velocity 80, starting
+where the source starts (tick 0).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from continuo.codecs._grid import (
     score_from_notes,
     to_steps,
 )
+from continuo.codecs._sustain import sustained_notes
 from continuo.codecs.base import Codec
 from continuo.errors import CodecError, ConfigError
 from continuo.score import DEFAULT_TPQ, Score
@@ -56,6 +59,8 @@ class PianorollConfig:
     high: int = 108
     #: Mark struck pitches (``"+60"``) apart from held ones (``"60"``).
     onsets: bool = False
+    #: Apply each track's sustain pedal to its note ends before quantising.
+    sustain: bool = True
 
 
 class PianorollCodec(Codec):
@@ -76,6 +81,10 @@ class PianorollCodec(Codec):
             )
         if not isinstance(c.onsets, bool):
             raise ConfigError(f"codec 'pianoroll': onsets must be true or false, not {c.onsets!r}")
+        if not isinstance(c.sustain, bool):
+            raise ConfigError(
+                f"codec 'pianoroll': sustain must be true or false, not {c.sustain!r}"
+            )
 
     def build_vocab(self) -> list[str]:
         pitches = range(self.config.low, self.config.high + 1)
@@ -107,7 +116,8 @@ class PianorollCodec(Codec):
         tpq = score.ticks_per_quarter
         if tpq <= 0:
             raise CodecError(f"invalid resolution of {tpq} ticks per quarter")
-        notes = notes_of([t for t in score.tracks if not t.is_drum], tpq)
+        pitched = [t for t in score.tracks if not t.is_drum]
+        notes = sustained_notes(pitched, tpq) if c.sustain else notes_of(pitched, tpq)
         if not len(notes):
             if any(len(t.notes) for t in score.tracks):
                 raise CodecError("only drum tracks: no pitched notes to encode")
