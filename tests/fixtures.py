@@ -8,7 +8,6 @@ from pathlib import Path
 def write_melody_midis(folder: Path, count: int = 24, steps: int = 64, seed: int = 0) -> Path:
     """Monophonic random-walk melodies in C major on a 16th grid (4/4, 120 qpm) as MIDI files."""
     import numpy as np
-    import symusic
 
     from continuo.score import make_score
 

@@ -71,6 +71,13 @@ def run(args: argparse.Namespace) -> int:
 
     extra = _pairs(getattr(args, "extra", []))
     corpus = TokenCorpus.open(args.dataset)
+    if not corpus.pieces("train"):
+        skipped = len(corpus.manifest.get("skipped", []))
+        raise ConfigError(
+            f"{args.dataset}: no pieces to train on (the train split is empty; "
+            f"{len(corpus.pieces())} pieces in all, {skipped} files or pieces skipped when it "
+            "was prepared: see the summary of continuo prepare)"
+        )
     saved = _saved_config(args.out) if args.resume else None
     if saved is None:
         _refuse_to_overwrite(args.out)

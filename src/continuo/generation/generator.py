@@ -193,8 +193,10 @@ class Generator:
             logits = self.model(x)[0][:, -1]
         outputs: list[list[int]] = [[] for _ in range(batch)]
         running = list(range(batch))
-        limit = int(quarters * self.steps_per_quarter * 8) + 64  # a guard for codecs without grid
-        for _ in range(limit):
+        # a row that writes this many tokens without moving time on is stuck: stop it
+        stall = self.codec.vocab_size + 64
+        lengths, idle = [0.0] * batch, [0] * batch
+        while running:
             tokens = sample_next(
                 logits, temperature=temperature, top_k=top_k, top_p=top_p, mask=mask,
                 generator=generator,
@@ -205,7 +207,10 @@ class Generator:
                     running.remove(row)
                     continue
                 outputs[row].append(token)
-                if self.codec.length_in_quarters(outputs[row]) >= quarters:
+                length = self.codec.length_in_quarters(outputs[row])
+                idle[row] = 0 if length > lengths[row] else idle[row] + 1
+                lengths[row] = length
+                if length >= quarters or idle[row] > stall:
                     running.remove(row)
             if not running:
                 break
