@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,15 +15,12 @@ from tests.fixtures import write_melody_midis
 # pytest-xdist runs one worker per core: a second torch/BLAS thread each would only contend.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # numba's guvectorize cache is not safe when two processes compile the same function at once
-# (numba/numba#10128; librosa's beat tracker segfaults on the mixed files for good): each
-# worker gets a cache folder of its own. Set before anything imports numba.
-os.environ.setdefault(
-    "NUMBA_CACHE_DIR",
-    os.path.join(
-        tempfile.gettempdir(),
-        f"continuo-tests-numba-{os.getuid()}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}",
-    ),
-)
+# (numba/numba#10128; librosa's beat tracker then segfaults on the mixed files for good): each
+# test process (each pytest-xdist worker) gets a cache folder of its own, set before anything
+# imports numba. (PYTEST_XDIST_WORKER is not yet set when conftest is imported.)
+if "NUMBA_CACHE_DIR" not in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="continuo-tests-numba-")
+    atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CONTINUO_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
