@@ -17,9 +17,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # numba's guvectorize cache is not safe when two processes compile the same function at once
 # (numba/numba#10128; librosa's beat tracker then segfaults on the mixed files for good): each
 # test process (each pytest-xdist worker) gets a cache folder of its own, set before anything
-# imports numba. (PYTEST_XDIST_WORKER is not yet set when conftest is imported.)
-if "NUMBA_CACHE_DIR" not in os.environ:
+# imports numba. Workers inherit the controller's environment, hence the owner check; a
+# NUMBA_CACHE_DIR set before pytest started is left alone.
+_OWNER = "CONTINUO_TESTS_NUMBA_OWNER"
+_ours_or_unset = _OWNER in os.environ or "NUMBA_CACHE_DIR" not in os.environ
+if _ours_or_unset and os.environ.get(_OWNER) != str(os.getpid()):
     os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="continuo-tests-numba-")
+    os.environ[_OWNER] = str(os.getpid())
     atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
