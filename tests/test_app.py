@@ -88,6 +88,18 @@ def models_folder(root: Path, **runs: Path) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """AppTest runs each page as ``__main__`` and leaves it there; put the real one back.
+
+    Otherwise a later test in this worker that starts a spawn process pool (continuo prepare)
+    has its children re-run the page script as their main module, and they die.
+    """
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 @pytest.fixture(scope="session")
 def piano_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_piano_run(tmp_path_factory.mktemp("piano"))
