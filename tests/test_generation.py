@@ -61,8 +61,11 @@ def test_lengths_in_bars_and_seconds(generator: Generator) -> None:
 def test_from_scratch_and_stop_at_end(generator: Generator) -> None:
     [scratch] = generator.generate(steps=40, rng_seed=2)
     assert scratch.seed_end == 0 and len(scratch.tokens) == 40
+    # trained on 64-step songs, the model writes the song end long before 2,000 steps
     outs = generator.generate(steps=2000, rng_seed=2, stop_at_end=True, num_outputs=2)
-    assert all("/" not in o.tokens for o in outs)
+    assert all(len(o.tokens) < 2000 for o in outs)
+    [endless] = generator.generate(steps=300, rng_seed=2, num_outputs=1)
+    assert len(endless.tokens) == 300  # without stop_at_end the separator is never chosen
 
 
 def test_output_returns_to_the_seeds_key(generator: Generator) -> None:
