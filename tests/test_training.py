@@ -137,3 +137,11 @@ def test_fine_tune_refuses_another_model(melody_dataset: Path, melody_run: Path,
             "--out", str(tmp_path / "x")]  # fmt: skip
     assert main(argv) == 2
     assert "--init-from" in capsys.readouterr().err
+
+
+def test_the_help_lists_every_registered_model() -> None:
+    """cli/train.py keeps the names without importing torch; they must match the registry."""
+    from continuo.cli.train import MODEL_NAMES
+    from continuo.models import MODELS
+
+    assert set(MODEL_NAMES) == set(MODELS)

@@ -142,11 +142,10 @@ class Generator:
         the codec moved it by (to C major / A minor for a transposing melody codec)."""
         if seed is None:
             return None, [], 0
-        if isinstance(seed, Score):
-            return seed, self.codec.encode(seed), self.codec.transposition(seed)
-        text = os.fspath(seed)
-        if isinstance(seed, os.PathLike) or (Path(text).suffix and Path(text).is_file()):
-            score = seed_from_file(text, last_bars=last_bars)
+        text = "" if isinstance(seed, Score) else os.fspath(seed)
+        is_file = isinstance(seed, os.PathLike) or (Path(text).suffix and Path(text).is_file())
+        if isinstance(seed, Score) or is_file:
+            score = seed if isinstance(seed, Score) else seed_from_file(text, last_bars=last_bars)
             return score, self.codec.encode(score), self.codec.transposition(score)
         if self.codec.name != "melody":
             raise SeedError(
@@ -245,7 +244,7 @@ class Generator:
                 if note.time >= seed_end:
                     target.notes.append(note.copy())
                 elif note.end > seed_end:  # a seed note the model holds on: lengthen it
-                    _lengthen(target, note, seed_end)
+                    _lengthen(target, note, seed_end, tolerance=tpq // self.steps_per_quarter // 2)
             target.notes.sort()
         return Continuation(out, seed_end, tokens)
 
@@ -259,9 +258,15 @@ def _matching_track(score: Score, like: symusic.core.TrackTick) -> symusic.core.
     return score.tracks[-1]
 
 
-def _lengthen(track: symusic.core.TrackTick, held: symusic.core.NoteTick, seed_end: int) -> None:
-    """Extend the seed note of ``held``'s pitch that sounds at the seed's end to ``held.end``."""
+def _lengthen(
+    track: symusic.core.TrackTick, held: symusic.core.NoteTick, seed_end: int, tolerance: int
+) -> None:
+    """Extend the seed note of ``held``'s pitch that sounds at the seed's end to ``held.end``.
+
+    "Sounds at the end": it ends at ``seed_end`` or within ``tolerance`` ticks before it (half a
+    grid step; a seed read from a file need not end exactly on the codec's grid).
+    """
     for note in reversed(track.notes):
-        if note.pitch == held.pitch and note.time < seed_end <= note.end + 1:
+        if note.pitch == held.pitch and note.time < seed_end <= note.end + tolerance:
             note.duration = max(note.duration, held.end - note.time)
             return
