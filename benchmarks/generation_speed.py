@@ -1,12 +1,18 @@
 """Benchmark: incremental decoding against re-running the window for every new note.
 
-    python benchmarks/generation_speed.py [--model folk] [--tokens 500] [--repeats 3]
+    python benchmarks/generation_speed.py [--model folk] [--tokens 500] [--repeats 3] [--batch 1]
 
 The seeds' predict loop feeds the last window of symbols through the whole network for every new
 note. continuo consumes the seed once (``prefill``) and then costs one ``step`` per token (RNN
 state + attention KV cache). Same model, same 64-step seed, greedy decoding so that both loops
 must produce the same tokens (checked), batch of one, as a user generates. The window loop uses
 the model's full context (``block_size``), the only window that gives the same predictions.
+
+It also measures the floor under any one-token step: every weight matrix the step must read, one
+matrix-vector product each, back to back (in the fastest layout, with no other work). At batch 1
+on a CPU a step streams all the weights from memory once, while the window re-run keeps each
+layer's weights in cache across the window; so ``window time / floor`` is the largest speed-up
+any implementation of incremental decoding could reach with this model on this machine.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ def incremental(model, prompt: torch.Tensor, n: int) -> list[int]:
     logits, out = logits[:, -1], []
     for _ in range(n):
         token = logits.argmax(-1)
-        out.append(int(token))
+        out.append(token.tolist())
         logits, state = model.step(token, state)
     return out
 
@@ -43,9 +49,32 @@ def rerun_window(model, prompt: torch.Tensor, n: int, window: int) -> list[int]:
     for _ in range(n):
         logits, _ = model(ids[:, -window:])
         token = logits[:, -1].argmax(-1)
-        out.append(int(token))
+        out.append(token.tolist())
         ids = torch.cat([ids, token[:, None]], dim=1)
     return out
+
+
+@torch.no_grad()
+def weight_floor(model, batch: int, repeats: int = 200) -> float:
+    """Seconds per token for one product with each weight matrix (the embedding is a lookup)."""
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    matrices = [  # [in, out], contiguous: the fastest layout for one row on a CPU
+        p.detach().t().contiguous()
+        for p in model.parameters()
+        if p.dim() == 2 and id(p) not in embeddings
+    ]
+    inputs = [torch.randn(batch, w.size(0)) for w in matrices]
+
+    def products() -> None:
+        for x, w in zip(inputs, matrices, strict=True):
+            x @ w
+
+    for _ in range(20):
+        products()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        products()
+    return (time.perf_counter() - started) / repeats
 
 
 def best_of(repeats: int, fn) -> tuple[float, list[int]]:
@@ -62,28 +91,35 @@ def main() -> None:
     parser.add_argument("--model", default="folk")
     parser.add_argument("--tokens", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1, help="outputs decoded together")
     args = parser.parse_args()
     generator = Generator.from_pretrained(args.model, device="cpu")
     model, codec = generator.model, generator.codec
     seed = codec.tokens_to_ids(parse_melody_text(SEED_64))
     assert len(seed) == 64
-    prompt = torch.tensor([[codec.separator_id, *seed]])
+    prompt = torch.tensor([[codec.separator_id, *seed]] * args.batch)
     window = generator.context
 
     fast, a = best_of(args.repeats, lambda: incremental(model, prompt, args.tokens))
     slow, b = best_of(args.repeats, lambda: rerun_window(model, prompt, args.tokens, window))
+    floor = weight_floor(model, args.batch) * args.tokens
     same = sum(x == y for x, y in zip(a, b, strict=True))
     threads = torch.get_num_threads()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{threads} threads; model {args.model}: {model.config.name}, "
-          f"{model.num_parameters():,} parameters, context {window}")  # fmt: skip
+          f"{model.num_parameters():,} parameters, context {window}, batch {args.batch}")  # fmt: skip
     print()
-    print(f"| decoding ({args.tokens} tokens, 64-step seed) | seconds | tokens/s | speed-up |")
+    total = args.tokens * args.batch  # tokens written, all outputs together
+    print(
+        f"| decoding ({args.tokens} tokens x {args.batch}, 64-step seed) | seconds | tokens/s | speed-up |"
+    )
     print("|---|---|---|---|")
     print(f"| re-run the window for every token (the seeds' loop) | {slow:.2f} | "
-          f"{args.tokens / slow:,.0f} | 1x |")  # fmt: skip
-    print(f"| incremental (prefill + one step per token) | {fast:.3f} | {args.tokens / fast:,.0f} | "
+          f"{total / slow:,.0f} | 1x |")  # fmt: skip
+    print(f"| incremental (prefill + one step per token) | {fast:.3f} | {total / fast:,.0f} | "
           f"{slow / fast:.0f}x |")  # fmt: skip
+    print(f"| floor: the weights' matrix-vector products alone | {floor:.3f} | "
+          f"{total / floor:,.0f} | {slow / floor:.0f}x (ceiling) |")  # fmt: skip
     print(f"\nidentical greedy tokens: {same}/{args.tokens}")
 
 

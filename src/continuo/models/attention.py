@@ -24,6 +24,8 @@ and returns the last ``window - 1`` of them (views; nothing is changed in place)
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -39,15 +41,24 @@ def rotary(
     Both ``[length, head_dim // 2]``, float32. Angles are computed in float64 (float32 on MPS,
     which has no float64) so that positions far past the training length keep their precision.
     """
-    dtype = torch.float32 if device.type == "mps" else torch.float64
-    inv_freq = base ** (-torch.arange(0, head_dim, 2, device=device, dtype=dtype) / head_dim)
-    positions = torch.arange(start, start + length, device=device, dtype=dtype)
-    angles = positions[:, None] * inv_freq[None, :]  # [length, head_dim // 2]
+    inv_freq = _inverse_frequencies(head_dim, base, device)  # [head_dim // 2]
+    if length == 1:  # a generation step: one position, no arange
+        angles = (inv_freq * start)[None]
+    else:
+        positions = torch.arange(start, start + length, device=device, dtype=inv_freq.dtype)
+        angles = positions[:, None] * inv_freq[None, :]  # [length, head_dim // 2]
     return angles.cos().float(), angles.sin().float()
 
 
+@lru_cache(maxsize=16)
+def _inverse_frequencies(head_dim: int, base: float, device: torch.device) -> Tensor:
+    """``base ** (-2i / head_dim)`` for ``i < head_dim // 2``; computed once per shape."""
+    dtype = torch.float32 if device.type == "mps" else torch.float64
+    return base ** (-torch.arange(0, head_dim, 2, device=device, dtype=dtype) / head_dim)
+
+
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """Rotate ``x[B, H, T, D]`` by ``cos, sin[T, D // 2]`` (halves paired, GPT-NeoX style)."""
+    """Rotate ``x[..., T, D]`` by ``cos, sin[T, D // 2]`` (halves paired, GPT-NeoX style)."""
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
@@ -85,9 +96,9 @@ class CausalSelfAttention(nn.Module):
         next call, ``(k, v)`` each ``[B, n_head, min(L + T, window - 1), head_dim]``.
         """
         B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
-        q, k = apply_rotary(q, *rope), apply_rotary(k, *rope)  # [B, H, T, D]
+        qkv = self.qkv(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)
+        q, k = apply_rotary(qkv[:2], *rope).unbind(0)  # each [B, H, T, D]
+        v = qkv[2]
         if past is not None:
             k = torch.cat([past[0], k], dim=2)  # [B, H, L + T, D]
             v = torch.cat([past[1], v], dim=2)

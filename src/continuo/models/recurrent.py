@@ -89,16 +89,14 @@ def run_recurrent(rnn: nn.RNNBase, x: Tensor, state: State | None) -> tuple[Tens
         zeros = x.new_zeros(rnn.num_layers, x.size(0), rnn.hidden_size)
         state = (zeros, zeros) if lstm else zeros
     cell, h, hs, cs = _CELLS[rnn.mode], x[:, 0], [], []
-    for layer in range(rnn.num_layers):
-        if layer:
-            h = F.dropout(h, rnn.dropout, rnn.training)
-        weights = [getattr(rnn, f"{w}_l{layer}") for w in ("weight_ih", "weight_hh")]
-        biases = [getattr(rnn, f"{b}_l{layer}") for b in ("bias_ih", "bias_hh")] if rnn.bias else []
+    for layer, weights in enumerate(rnn.all_weights):  # [w_ih, w_hh] + [b_ih, b_hh] if bias
+        if layer and rnn.training:
+            h = F.dropout(h, rnn.dropout, training=True)
         if lstm:
-            h, c = cell(h, (state[0][layer], state[1][layer]), *weights, *biases)
+            h, c = cell(h, (state[0][layer], state[1][layer]), *weights)
             cs.append(c)
         else:
-            h = cell(h, state[layer], *weights, *biases)
+            h = cell(h, state[layer], *weights)
         hs.append(h)
     new_state = (torch.stack(hs), torch.stack(cs)) if lstm else torch.stack(hs)
     return h[:, None], new_state
