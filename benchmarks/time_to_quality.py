@@ -23,10 +23,12 @@ import os
 import platform
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 
+from continuo.cli.train import DEFAULT_MODEL
 from continuo.codecs import get_codec
 from continuo.data.build import prepare_corpus
 from continuo.data.dataset import TokenCorpus
@@ -66,6 +68,11 @@ class Clock:
         self.last = time.perf_counter()
 
 
+def _typed(value: str, config: type, key: str):
+    """``value`` converted to the type of ``config``'s field ``key`` (its default's type)."""
+    return type(getattr(config(), key))(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ERK)
@@ -73,10 +80,17 @@ def main() -> None:
     parser.add_argument("--eval-every", type=float, default=60.0, metavar="SECONDS")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="continuo's budget")
     parser.add_argument(
+        "--our-eval-every", type=float, metavar="SECONDS",
+        help="continuo's evaluation interval (default: a twelfth of --eval-every)",
+    )  # fmt: skip
+    parser.add_argument(
         "--target", type=float, help="skip the seeds' run: their best bits/token, measured before"
     )
-    parser.add_argument("--lr", type=float, help="override continuo's default learning rate")
-    parser.add_argument("--warmup-steps", type=int, help="override continuo's default warm-up")
+    parser.add_argument("--model", default="", help="try another model than the default")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override one of continuo's training or model settings (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -98,11 +112,18 @@ def main() -> None:
         target = min(bits for _, bits in seed_clock.curve)
 
         print(f"continuo's default until {target:.4f} bits/token")
-        ours = model_config("attention_lstm", "small", vocab_size=vocab)
-        clock = Clock(corpus, args.eval_every / 12, args.max_seconds, ours.block_size,
-                      window=False, target=target)  # fmt: skip
-        overrides = {k: v for k, v in (("lr", args.lr), ("warmup_steps", args.warmup_steps)) if v}
-        Trainer(corpus, ours, TrainConfig(patience=0, **overrides), tmp / "ours",
+        settings = dict(item.split("=", 1) for item in args.set)
+        train_keys = {f.name: f.type for f in fields(TrainConfig)}
+        model_settings = {k: v for k, v in settings.items() if k not in train_keys}
+        train_settings = {k: _typed(v, TrainConfig, k) for k, v in settings.items()
+                          if k in train_keys}  # fmt: skip
+        ours = model_config(args.model or DEFAULT_MODEL, "small", vocab_size=vocab,
+                            **model_settings)  # fmt: skip
+        context = getattr(ours, "block_size", 256)
+        every = args.our_eval_every or args.eval_every / 12
+        clock = Clock(corpus, every, args.max_seconds, context, window=False,
+                      target=target)  # fmt: skip
+        Trainer(corpus, ours, TrainConfig(patience=0, **train_settings), tmp / "ours",
                 progress=False, on_step=clock).fit()  # fmt: skip
 
     reached = next((t for t, bits in clock.curve if bits <= target), None)

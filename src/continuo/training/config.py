@@ -21,7 +21,10 @@ class TrainConfig:
     model's own context length (``block_size`` of its config), or 256 for recurrent models."""
     window_stride: int = 1
     """With ``objective=window``: positions between window starts (1 in the seeds)."""
-    batch_size: int = 32
+    batch_size: int = 8
+    """Windows per optimiser step. Small batches learn a melody corpus fastest and best on a
+    CPU (benchmarks/RESULTS.md, issue 3b: 8 against 32 on deutschl/erk reached the seeds' best
+    loss sooner and a lower best loss); on a GPU raise it (64 or more) to keep the device busy."""
     epochs: int = 20
     max_steps: int = 0
     """Stop after this many optimiser steps in all (0: no limit)."""
