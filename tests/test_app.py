@@ -215,6 +215,18 @@ def test_melody_keyboard_writes_the_seed_and_generate_shows_results(models_env: 
     assert not list(Path(tempfile.gettempdir()).glob(f"continuo-app-{tag}-*"))
 
 
+def test_melody_seed_text_survives_a_trip_to_another_seed_source(models_env: Path) -> None:
+    """Streamlit drops a widget's state when a run does not draw it; the page keeps a copy."""
+    at = page_test("melody")
+    at.text_input(key="melody-seed-text").set_value("60 _ 62 _").run()
+    at.button(key="kb-rest").click().run()
+    at.radio(key="melody-seed-source").set_value("File").run()
+    at.radio(key="melody-seed-source").set_value("Nothing").run()
+    at.radio(key="melody-seed-source").set_value("Text or keyboard").run()
+    no_traceback(at)
+    assert at.text_input(key="melody-seed-text").value.startswith("60 _ 62 _ r")
+
+
 @pytest.mark.parametrize(
     ("seed", "message"),
     [

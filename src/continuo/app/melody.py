@@ -21,6 +21,9 @@ __all__ = ["DEFAULT_SEED", "check_text_seed", "render"]
 
 DEFAULT_SEED = "67 _ 67 _ 65 64 _ r 62 _ 64 _ 65 _ _ _"
 TEXT_KEY = "melody-seed-text"
+#: A copy of the seed text that outlives the text box: Streamlit forgets a widget's value after
+#: any run that does not draw it (another seed source, another page).
+KEPT_TEXT_KEY = "melody-seed-text-kept"
 RESULTS_KEY = "melody-results"
 SOURCES = ("Text or keyboard", "File", "Nothing")
 
@@ -65,14 +68,16 @@ def render() -> None:
             "with `continuo app --models RUNS_DIR`."
         )
         return
-    st.session_state.setdefault(TEXT_KEY, DEFAULT_SEED)
     source = st.radio("Seed", SOURCES, horizontal=True, key="melody-seed-source")
     upload = None
     last_bars = None
     if source == SOURCES[0]:
+        if TEXT_KEY not in st.session_state:
+            st.session_state[TEXT_KEY] = st.session_state.get(KEPT_TEXT_KEY, DEFAULT_SEED)
         st.text_input("Seed melody", key=TEXT_KEY, placeholder="67 _ 67 _ 65 64 _ r")
         with st.expander("On-screen keyboard", expanded=True):
             keyboard(TEXT_KEY)
+        st.session_state[KEPT_TEXT_KEY] = st.session_state[TEXT_KEY]
     elif source == SOURCES[1]:
         upload = st.file_uploader(
             "Seed file",
