@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import math
+import textwrap
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ Any training or model setting can be given as --name value (dashes or underscore
   --hidden-size 512 --n-layer 3 --dropout 0.3
 or in a TOML file passed with --config, with [model] and [train] tables.
 
+training settings and their defaults:
+{settings}
+
 examples:
   continuo train datasets/essen --model transformer --preset small --out runs/essen
   continuo train datasets/essen --model lstm --objective window --block-size 64 --out runs/seed
@@ -42,13 +46,19 @@ A run folder holds best/ and last/ (safetensors weights + config.json) and metri
 """
 
 
+def _settings_help() -> str:
+    """``name value, ...`` for every field of TrainConfig, wrapped and indented."""
+    pairs = [f"{field.name} {field.default!r}" for field in dataclasses.fields(TrainConfig)]
+    return textwrap.fill(", ".join(pairs), width=92, initial_indent="  ", subsequent_indent="  ")
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a model on a prepared dataset",
         description="Train a model on a dataset written by continuo prepare. Checkpoints are "
         "written every epoch, atomically; --resume continues a run killed at any moment.",
-        epilog=EPILOG,
+        epilog=EPILOG.format(settings=_settings_help()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("dataset", type=Path, metavar="DATASET")
