@@ -64,8 +64,14 @@ def rerun_window(
 
 @torch.no_grad()
 def weight_floor(model, batch: int, repeats: int = 200) -> float:
-    """Seconds per token for one product with each weight matrix (the embedding is a lookup)."""
-    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    """Seconds per token for one product with each weight matrix.
+
+    The embedding is a lookup, not a product, unless the head reuses it (``tie_weights``).
+    """
+    tied = getattr(model.config, "tie_weights", False)
+    embeddings = set() if tied else {
+        id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)
+    }  # fmt: skip
     matrices = [  # [in, out], contiguous: the fastest layout for one row on a CPU
         p.detach().t().contiguous()
         for p in model.parameters()
