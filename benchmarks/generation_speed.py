@@ -91,6 +91,33 @@ def weight_floor(model, batch: int, repeats: int = 200) -> float:
     return (time.perf_counter() - started) / repeats
 
 
+@torch.no_grad()
+def one_row_products(repeats: int = 2000) -> dict[str, float]:
+    """Microseconds for ``[1, 256] x [256, 1024]`` at each precision PyTorch's CPU kernels offer.
+
+    Lower precision would read fewer bytes per step, were its one-row kernels as fast.
+    """
+    x, w = torch.randn(1, 256), torch.randn(1024, 256)
+    scale = w.abs().amax(1) / 127
+    w8 = torch.round(w / scale[:, None]).to(torch.int8)
+    xb, wb, xh, wh = x.bfloat16(), w.bfloat16(), x.half(), w.half()
+    products = {
+        "float32": lambda: x @ w.t(),
+        "bfloat16": lambda: xb @ wb.t(),
+        "float16": lambda: xh @ wh.t(),
+        "int8 weights": lambda: torch._weight_int8pack_mm(x, w8, scale),
+    }
+    times = {}
+    for name, product in products.items():
+        for _ in range(100):
+            product()
+        started = time.perf_counter()
+        for _ in range(repeats):
+            product()
+        times[name] = (time.perf_counter() - started) / repeats * 1e6
+    return times
+
+
 def best_of(repeats: int, fn) -> tuple[float, list]:
     times, result = [], []
     for _ in range(repeats):
@@ -140,6 +167,13 @@ def main() -> None:
     print(f"| floor: each weight matrix read once per token, nothing else | {floor:.3f} | "
           f"{notes / floor:,.0f} | {slow / floor:.0f}x (ceiling) |")  # fmt: skip
     print(f"\nidentical greedy tokens: {same}/{steps} (window loop: {len(b)} tokens)")
+
+    started = time.perf_counter()
+    generator.generate_continuation(SEED_64, steps=steps, num_outputs=args.batch, rng_seed=0)
+    print(f"Generator.generate_continuation, {steps} steps x {args.batch} (sampling included): "
+          f"{time.perf_counter() - started:.2f} s")  # fmt: skip
+    products = ", ".join(f"{name} {us:.0f} us" for name, us in one_row_products().items())
+    print(f"one row times a 256 x 1024 matrix: {products}")
 
 
 if __name__ == "__main__":

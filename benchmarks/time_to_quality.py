@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from continuo.cli.options import parse_key_values
 from continuo.cli.train import DEFAULT_MODEL
 from continuo.codecs import get_codec
 from continuo.data.build import prepare_corpus
@@ -37,7 +38,7 @@ from continuo.data.dataset import TokenCorpus
 from continuo.evaluation.likelihood import evaluate_likelihood
 from continuo.models import model_config
 from continuo.training.config import TrainConfig
-from continuo.training.trainer import Trainer
+from continuo.training.trainer import DEFAULT_BLOCK_SIZE, Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 ERK = REPO.parent / "shared" / "data" / "essen_kern" / "deutschl" / "erk"
@@ -68,11 +69,6 @@ class Clock:
             if self.trained >= self.budget or (self.target is not None and bits <= self.target):
                 trainer.should_stop = True
         self.last = time.perf_counter()
-
-
-def _typed(value: str, config: type, key: str):
-    """``value`` converted to the type of ``config``'s field ``key`` (its default's type)."""
-    return type(getattr(config(), key))(value)
 
 
 def main() -> None:
@@ -114,14 +110,13 @@ def main() -> None:
         target = min(bits for _, bits in seed_clock.curve)
 
         print(f"continuo's default until {target:.4f} bits/token")
-        settings = dict(item.split("=", 1) for item in args.set)
-        train_keys = {f.name: f.type for f in fields(TrainConfig)}
+        settings = parse_key_values(args.set, "--set")
+        train_keys = {field.name for field in fields(TrainConfig)}
         model_settings = {k: v for k, v in settings.items() if k not in train_keys}
-        train_settings = {k: _typed(v, TrainConfig, k) for k, v in settings.items()
-                          if k in train_keys}  # fmt: skip
+        train_settings = {k: v for k, v in settings.items() if k in train_keys}
         ours = model_config(args.model or DEFAULT_MODEL, "small", vocab_size=vocab,
                             **model_settings)  # fmt: skip
-        context = getattr(ours, "block_size", 256)
+        context = getattr(ours, "block_size", DEFAULT_BLOCK_SIZE)
         every = args.our_eval_every or args.eval_every / 12
         clock = Clock(corpus, every, args.max_seconds, context, window=False,
                       target=target)  # fmt: skip
