@@ -3,9 +3,9 @@
 Models come from two places: the ones bundled inside the package (``continuo/pretrained/*``) and
 the run folders in the folder given to ``continuo app --models DIR`` (the folder itself when it
 is a run, and each folder directly inside it). A folder is classified by reading its
-``config.json`` only (no weights, no torch): a symbolic checkpoint whose codec is ``melody`` is a
-*melody* model, one whose codec is ``events`` or ``pianoroll`` a *polyphonic* model, and an audio
-run (``"format": "continuo.audio-model"``) an *audio* model. Anything else is left out.
+``config.json`` only (no weights, no torch): a symbolic checkpoint is a *polyphonic* model when
+its codec says it is (:attr:`Codec.polyphonic <continuo.codecs.Codec.polyphonic>`), else a
+*melody* model, and an audio run (``"format": "continuo.audio-model"``) an *audio* model. Anything else is left out.
 
 Users pick from this list by label; no path a user types is ever opened.
 """
@@ -35,7 +35,6 @@ __all__ = [
 MELODY = "melody"
 POLYPHONIC = "polyphonic"
 AUDIO = "audio"
-_KIND_OF_CODEC = {"melody": MELODY, "events": POLYPHONIC, "pianoroll": POLYPHONIC}
 _MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
@@ -76,10 +75,13 @@ def _describe(folder: Path, label: str, bundled: bool) -> ModelInfo | None:
         arch = (config.get("model") or {}).get("arch", "?")
         rate = (config.get("features") or {}).get("sample_rate", "?")
         return ModelInfo(label, str(folder), AUDIO, f"audio model · {arch} · {rate} Hz", bundled)
+    from continuo.codecs import CODECS
+
     codec = config.get("codec") or {}
-    kind = _KIND_OF_CODEC.get(codec.get("name")) if isinstance(codec, dict) else None
-    if kind is None:
+    codec_class = CODECS.get(codec.get("name")) if isinstance(codec, dict) else None
+    if codec_class is None:
         return None
+    kind = POLYPHONIC if codec_class.polyphonic else MELODY
     model = config.get("model") or {}
     metrics = config.get("metrics") or {}
     parts = [str(model.get("name", "?")), f"{codec['name']} codec"]

@@ -38,11 +38,11 @@ def render() -> None:
     if info is None:
         st.info(
             "**No polyphonic model is available.** This page needs a model trained on piano or "
-            "other polyphonic music (codec `events` or `pianoroll`); none is bundled. Make one "
-            "and start the app with it:\n\n"
+            "other polyphonic music (the bundled `piano` model is missing from this install). "
+            "Make one and start the app with it:\n\n"
             "```\n"
-            "continuo prepare MIDI_FOLDER --codec events --out datasets/piano\n"
-            "continuo train datasets/piano --model transformer --out runs/piano\n"
+            "continuo prepare MIDI_FOLDER --like piano --out datasets/piano\n"
+            "continuo train datasets/piano --minutes 10 --out runs/piano\n"
             "continuo app --models runs\n"
             "```",
             icon=":material/info:",

@@ -43,7 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     parser.add_argument("dataset", type=Path, metavar="DATASET")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"))
-    parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    parser.add_argument(
+        "--checkpoint",
+        default="best",
+        choices=("best", "last"),
+        help="which checkpoint of RUN_DIR (default: best; an error if the run has none)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     stats = parser.add_argument_group("musical statistics")
@@ -80,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     if args.quarters is not None and not args.quarters > 0:
         raise ConfigError("--quarters must be positive")
     device = pick_device(args.device)
-    model, codec, config = load_checkpoint(args.run_dir, prefer=args.checkpoint, device=device)
+    model, codec, config = load_checkpoint(
+        args.run_dir, prefer=args.checkpoint, fallback=False, device=device
+    )
     corpus = TokenCorpus.open(args.dataset)
     if corpus.codec.to_dict() != codec.to_dict():
         raise ConfigError(
@@ -103,7 +110,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    note = f", {result.bits_per_note:.3f} bits/note" if result.bits_per_note else ""
+    note = ""
+    if result.sequence_bits_per_note:
+        note += f", {result.sequence_bits_per_note:.3f} bits/note (all tokens)"
+    if result.bits_per_note:
+        note += f", {result.bits_per_note:.3f} bits/note (pitch, IDyOM's unit)"
     print(
         f"{args.split}: {len(pieces):,} pieces, {result.tokens:,} tokens: "
         f"{result.bits_per_token:.3f} bits/token{note}, accuracy {result.accuracy:.1%}"

@@ -10,6 +10,7 @@ from continuo.cli.options import parse_key_values
 from continuo.codecs import CODECS, get_codec
 from continuo.data.build import BuildSummary, prepare_corpus
 from continuo.data.cache import default_cache_dir
+from continuo.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
 
@@ -18,6 +19,7 @@ examples:
   continuo prepare ../shared/data/essen_kern/deutschl --codec melody --out datasets/essen
   continuo prepare music21:essenFolksong --codec melody --out datasets/essen-abc
   continuo prepare midi/ --codec events --out datasets/piano --json
+  continuo prepare my-piano-midi/ --like piano --out datasets/mine   # to fine-tune the piano model
 
 Files of unknown type inside a folder are ignored. A file that cannot be read, or a piece the
 codec cannot represent, is skipped and reported with its reason; the build goes on. Every parse
@@ -43,7 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="a file, a folder (read recursively) or a corpus name such as music21:bach",
     )
     parser.add_argument(
-        "--codec", default="melody", choices=sorted(CODECS), help="how pieces become tokens"
+        "--codec", choices=sorted(CODECS), help="how pieces become tokens (default: melody)"
+    )
+    parser.add_argument(
+        "--like",
+        metavar="MODEL",
+        help="encode the way MODEL expects: a bundled model (folk, piano) or a run folder; "
+        "then continuo train DATA --init-from MODEL fine-tunes it",
     )
     parser.add_argument(
         "-o",
@@ -69,7 +77,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    codec = get_codec(args.codec, **parse_key_values(args.option, "codec option"))
+    if args.like:
+        from continuo.pretrained import resolve_model
+        from continuo.training.checkpoint import load_codec
+
+        if args.codec or args.option:
+            raise ConfigError(
+                "--like takes the codec and its options from the model: drop --codec/-o"
+            )
+        codec = load_codec(resolve_model(args.like))
+    else:
+        codec = get_codec(args.codec or "melody", **parse_key_values(args.option, "codec option"))
     summary = prepare_corpus(
         args.sources,
         codec,

@@ -37,6 +37,9 @@ class Codec(ABC):
     Config: ClassVar[type]
     #: The token that stands between pieces ("/" in the folk-melody seed).
     separator: ClassVar[str]
+    #: Whether a piece may sound several notes at once (chords, voices); other layers ask this
+    #: instead of checking a codec's name.
+    polyphonic: ClassVar[bool] = True
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         if config is None:
@@ -87,6 +90,13 @@ class Codec(ABC):
         Shape ``(vocab_size,)``, int64. Used for transposition augmentation at training time
         (``table[ids]``); ``None`` (the default) means the codec cannot transpose its tokens.
         """
+        return None
+
+    def note_token_ids(self) -> list[int] | None:
+        """Ids of the tokens that each begin exactly one note of the decoded score (the pitch
+        tokens), so that a piece's notes can be counted in its tokens; ``None`` when notes are
+        not single tokens. Bits per note, the unit that compares tokenizations, is a piece's
+        summed token log-loss over this count."""
         return None
 
     # -- shared ------------------------------------------------------------------------------

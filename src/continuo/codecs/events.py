@@ -29,11 +29,14 @@ loss (the round-trip tests check this):
   (ties up); with ``velocity_bins=0`` every note gets velocity 80;
 - with ``programs`` the notes of all tracks of one program become one track, tracks in
   ascending program order, drums last; without, all notes are one program-0 track;
+- with ``transpose`` every pitched note moves by :meth:`EventsCodec.transposition` (to C major /
+  A minor), and notes that this moves out of ``low..high`` are dropped;
 - the time before the first note is kept; tempo, time and key signatures are not encoded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +54,7 @@ from continuo.codecs._grid import (
 )
 from continuo.codecs._sustain import sustained_notes
 from continuo.codecs.base import Codec
+from continuo.codecs.keys import transposition_to_c
 from continuo.errors import CodecError, ConfigError
 from continuo.score import DEFAULT_TPQ, Score
 
@@ -85,6 +89,9 @@ class EventsConfig:
     drums: bool = False
     #: Apply each track's sustain pedal to its note ends before quantising.
     sustain: bool = True
+    #: Move every piece to C major / A minor (the melody codec's normalisation, with the shared
+    #: key finder of :mod:`continuo.codecs.keys`); generation moves the output back.
+    transpose: bool = False
 
 
 class EventsCodec(Codec):
@@ -120,6 +127,10 @@ class EventsCodec(Codec):
             raise ConfigError("codec 'events': drums need programs=True")
         if not isinstance(c.sustain, bool):
             raise ConfigError(f"codec 'events': sustain must be true or false, not {c.sustain!r}")
+        if not isinstance(c.transpose, bool):
+            raise ConfigError(
+                f"codec 'events': transpose must be true or false, not {c.transpose!r}"
+            )
 
     def build_vocab(self) -> list[str]:
         import miditok  # here, not at the top: miditok imports torch (seconds)
@@ -186,6 +197,13 @@ class EventsCodec(Codec):
                 raise CodecError("only drum tracks: no pitched notes to encode")
             raise CodecError(f"no notes in the codec's pitch range {c.low}..{c.high}")
         notes = notes.take(keep)
+        shift = self.transposition(score)
+        if shift:
+            moved = notes.pitch + np.where(notes.program < 0, 0, shift)
+            inside = (notes.program < 0) | ((moved >= c.low) & (moved <= c.high))
+            if not inside.any():
+                raise CodecError(f"no notes in the pitch range {c.low}..{c.high} once in C")
+            notes = dataclasses.replace(notes.take(inside), pitch=moved[inside])
         spq = c.steps_per_quarter
         onset = to_steps(notes.onset, tpq, spq)
         duration = np.clip(to_steps(notes.offset - notes.onset, tpq, spq), 1, c.max_duration * spq)
@@ -208,6 +226,18 @@ class EventsCodec(Codec):
                 for p, on, dur, pitch, vel in self._tracks_in_steps(score)
             ]
         )
+
+    def note_token_ids(self) -> list[int]:
+        return [i for i, token in enumerate(self.vocab) if token.startswith("Pitch")]
+
+    def transposition(self, score: Score) -> int:
+        """Semitones (-5..+6) that :meth:`encode` adds to every pitched note: 0 unless
+        ``transpose``, else the shift to C major / A minor of
+        :func:`~continuo.codecs.keys.transposition_to_c` (key signature, checked against the
+        notes, else the notes' key)."""
+        if not self.config.transpose:
+            return 0
+        return transposition_to_c(score)
 
     # -- the codec -----------------------------------------------------------------------------
     def encode(self, score: Score) -> list[int]:

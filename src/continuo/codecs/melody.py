@@ -133,6 +133,7 @@ class MelodyCodec(Codec):
     version = 1
     Config = MelodyConfig
     separator = SEPARATOR
+    polyphonic = False
     config: MelodyConfig
 
     def check_config(self) -> None:
@@ -172,6 +173,9 @@ class MelodyCodec(Codec):
         if any(len(track.notes) for track in score.tracks):
             raise CodecError("only drum tracks: no melody to encode")
         raise CodecError("no notes to encode")
+
+    def note_token_ids(self) -> list[int]:
+        return list(range(PITCH_OFFSET, len(MELODY_VOCAB)))
 
     def transposition(self, score: Score) -> int:
         """Semitones (-5..+6) that :meth:`encode` adds to every pitch: 0 unless ``transpose``.

@@ -101,7 +101,7 @@ def prepare_corpus(
     codec_key = hashlib.blake2b(
         json.dumps(codec_dict, sort_keys=True).encode(), digest_size=16
     ).hexdigest()
-    keys = [file_digest(f.path.read_bytes(), f"pickle={trust_pickle}") for f in files]
+    keys = [_file_key(f.path, trust_pickle) for f in files]
 
     cache = ParseCache(cache_dir)
     try:
@@ -165,6 +165,15 @@ def prepare_corpus(
     _write_atomically(out, tokens, manifest)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _file_key(path: Path, trust_pickle: bool) -> str:
+    """The cache key of a file: its bytes, those of its companion files, the reader options."""
+    from continuo import io
+
+    companions = [p.read_bytes() for p in io.companion_files(path)]
+    salt = [hashlib.blake2b(b, digest_size=16).hexdigest() for b in companions]
+    return file_digest(path.read_bytes(), f"pickle={trust_pickle}", *salt)
 
 
 # -- the work done for each file, in a worker process ----------------------------------------

@@ -7,7 +7,13 @@ longer pieces are scored with windows that advance by half a context, each token
 window objective (and the bidirectional LSTM) are scored the way they were trained: one window
 of the preceding ``context`` tokens for every target.
 
-Bits per note (melody codec only) is the unit of IDyOM (Pearce 2005, thesis, §6): the
+Sequence bits per note, for every codec whose notes are single tokens
+(:meth:`Codec.note_token_ids`), is the pieces' summed token log-loss over their number of notes:
+the one unit that compares tokenizations, whatever the number of tokens each writes per note::
+
+    sequence_bits_per_note = sum over tokens of -log2 p(token | before) / number of notes
+
+Bits per note (monophonic codecs only) is the unit of IDyOM (Pearce 2005, thesis, §6): the
 cross-entropy of the *pitch* of each note given everything before it, rests not being events.
 A note's onset is known, so its probability is renormalised over the pitch tokens::
 
@@ -37,6 +43,7 @@ class Likelihood:
     correct: int = 0
     notes: int = 0
     note_nats: float = 0.0
+    sequence_notes: int = 0
 
     @property
     def bits_per_token(self) -> float:
@@ -48,23 +55,29 @@ class Likelihood:
 
     @property
     def bits_per_note(self) -> float | None:
+        """IDyOM's unit: bits of each note's pitch, its onset known (monophonic codecs)."""
         return self.note_nats / self.notes / math.log(2) if self.notes else None
+
+    @property
+    def sequence_bits_per_note(self) -> float | None:
+        """All the bits of the pieces over their number of notes (see the module docstring)."""
+        return self.nats / self.sequence_notes / math.log(2) if self.sequence_notes else None
 
     def to_dict(self) -> dict[str, float | int | None]:
         return {
             "bits_per_token": self.bits_per_token,
             "bits_per_note": self.bits_per_note,
+            "sequence_bits_per_note": self.sequence_bits_per_note,
             "accuracy": self.accuracy,
             "tokens": self.tokens,
             "notes": self.notes,
+            "sequence_notes": self.sequence_notes,
         }
 
 
 def pitch_token_ids(codec: Codec) -> list[int] | None:
-    """The ids of the note-onset (pitch) tokens of a melody codec; None for other codecs."""
-    if codec.name != "melody":
-        return None
-    return [i for i, token in enumerate(codec.vocab) if token.isdigit()]
+    """The ids of the note-onset (pitch) tokens of a monophonic codec; None for others."""
+    return None if codec.polyphonic else codec.note_token_ids()
 
 
 @torch.no_grad()
@@ -84,11 +97,8 @@ def evaluate_likelihood(
     make = _target_windows if (window_objective or not model.causal) else _strided_windows
     left_pad = make is _target_windows  # one target at the end: pad on the left
     windows = [w for ids in pieces for w in make(np.concatenate([[sep], ids, [sep]]), context)]
-    pitches = pitch_token_ids(codec)
-    pitch_mask = None
-    if pitches is not None:
-        pitch_mask = torch.zeros(codec.vocab_size, dtype=torch.bool, device=device)
-        pitch_mask[pitches] = True
+    pitch_mask = _token_mask(pitch_token_ids(codec), codec.vocab_size, device)
+    note_mask = _token_mask(codec.note_token_ids(), codec.vocab_size, device)
     total = Likelihood()
     for start in range(0, len(windows), batch_size):
         x, y = _pad(windows[start : start + batch_size], sep, left=left_pad)
@@ -101,6 +111,8 @@ def evaluate_likelihood(
         total.tokens += int(mask.sum())
         total.nats -= float(token_lp.sum())
         total.correct += int((log_probs.argmax(-1) == y)[mask].sum())
+        if note_mask is not None:
+            total.sequence_notes += int((mask & note_mask[target]).sum())
         if pitch_mask is not None:
             is_note = mask & pitch_mask[target]
             pitch_lp = log_probs[..., pitch_mask].logsumexp(-1)
@@ -108,6 +120,17 @@ def evaluate_likelihood(
             total.notes += int(is_note.sum())
             total.note_nats -= float(note_lp[is_note].sum())
     return total
+
+
+def _token_mask(
+    ids: list[int] | None, size: int, device: str | torch.device
+) -> torch.Tensor | None:
+    """Bool ``[size]``, true at ``ids``; None when ``ids`` is None."""
+    if ids is None:
+        return None
+    mask = torch.zeros(size, dtype=torch.bool, device=device)
+    mask[ids] = True
+    return mask
 
 
 def _strided_windows(seq: np.ndarray, context: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -18,11 +18,13 @@ from continuo.io.midi import read_midi, write_midi
 from continuo.io.music21_convert import from_music21, to_music21
 from continuo.io.musicnet import read_musicnet_csv, read_musicnet_npz
 from continuo.io.musicxml import read_musicxml, write_musicxml
-from continuo.io.readers import SUFFIXES, read_pieces, read_score
+from continuo.io.pop909 import read_pop909
+from continuo.io.readers import SUFFIXES, companion_files, read_pieces, read_score
 
 __all__ = [
     "CORPUS_PREFIX",
     "SUFFIXES",
+    "companion_files",
     "from_music21",
     "is_corpus_name",
     "music21_corpus_paths",
@@ -34,6 +36,7 @@ __all__ = [
     "read_musicnet_npz",
     "read_musicxml",
     "read_pieces",
+    "read_pop909",
     "read_score",
     "to_music21",
     "write_midi",

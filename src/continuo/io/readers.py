@@ -10,12 +10,15 @@ from continuo.errors import ReadError
 from continuo.io._common import check_file
 from continuo.score import Piece, Score
 
-__all__ = ["SUFFIXES", "read_pieces", "read_score"]
+__all__ = ["SUFFIXES", "companion_files", "read_pieces", "read_score"]
 
 
 def _midi(path: str | PathLike[str], *, trust_pickle: bool = False) -> list[Piece]:
     from continuo.io.midi import read_midi
+    from continuo.io.pop909 import pop909_annotations, read_pop909
 
+    if pop909_annotations(path):  # a POP909 song: bars and key from its annotations
+        return [Piece(str(path), read_pop909(path))]
     return [Piece(str(path), read_midi(path))]
 
 
@@ -72,6 +75,16 @@ _READERS: dict[str, Callable[..., list[Piece]]] = {
 #: The lower-case suffixes :func:`read_pieces` reads (``.json``: JSB chorales; ``.csv`` and
 #: ``.npz``: MusicNet labels). Folder walkers use it and ignore other files.
 SUFFIXES: frozenset[str] = frozenset(_READERS)
+
+
+def companion_files(path: str | PathLike[str]) -> list[Path]:
+    """Files beside ``path`` that change how it is read (POP909's beat and key annotations
+    beside its ``.mid``): a cache of parses must key on their bytes too."""
+    if Path(path).suffix.lower() in (".mid", ".midi"):
+        from continuo.io.pop909 import pop909_annotations
+
+        return pop909_annotations(path)
+    return []
 
 
 def read_pieces(path: str | PathLike[str], *, trust_pickle: bool = False) -> list[Piece]:

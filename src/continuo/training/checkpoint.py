@@ -29,10 +29,12 @@ from safetensors.torch import load_file, save_file
 from continuo.codecs import Codec, codec_from_dict
 from continuo.errors import ReadError
 from continuo.models import build_model, config_from_dict
+from continuo.pretrained import PRETRAINED, resolve_model
 
 __all__ = [
     "find_checkpoint",
     "load_checkpoint",
+    "load_codec",
     "load_trainer_state",
     "save_checkpoint",
 ]
@@ -71,15 +73,16 @@ def save_checkpoint(
     shutil.rmtree(old, ignore_errors=True)
 
 
-def find_checkpoint(path: str | Path, prefer: str = "best") -> Path:
-    """The checkpoint folder for ``path``: itself, or ``path/prefer`` (then the other) in a run.
+def find_checkpoint(path: str | Path, prefer: str = "best", *, fallback: bool = True) -> Path:
+    """The checkpoint folder for ``path``: a bundled model's name (``folk``, ``piano``), the
+    folder itself, or ``path/prefer`` (then, with ``fallback``, the other) in a run.
 
     Raises :class:`ReadError` when there is none.
     """
-    path = Path(path)
+    path = resolve_model(path)
     if (path / "model.safetensors").is_file():
         return path
-    order = [prefer, "last" if prefer == "best" else "best"]
+    order = [prefer, "last" if prefer == "best" else "best"][: 2 if fallback else 1]
     for name in order:
         if (path / name / "model.safetensors").is_file():
             return path / name
@@ -89,15 +92,37 @@ def find_checkpoint(path: str | Path, prefer: str = "best") -> Path:
                 os.replace(orphan, path / name)
                 return path / name
     if not path.exists():
-        raise ReadError(path, "no such run folder or checkpoint")
+        bundled = ", ".join(PRETRAINED)
+        raise ReadError(path, f"no such run folder or checkpoint (bundled models: {bundled})")
+    if not fallback:
+        other = "last" if prefer == "best" else "best"
+        hint = f"; it has {other}/" if (path / other / "model.safetensors").is_file() else ""
+        raise ReadError(path, f"no {prefer}/ checkpoint in this run folder{hint}")
     raise ReadError(path, "no checkpoint here (expected model.safetensors, or best/ or last/)")
 
 
+def load_codec(path: str | Path) -> Codec:
+    """The codec a checkpoint (or run folder) was trained with, read from its config alone."""
+    folder = find_checkpoint(path)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        return codec_from_dict(config["codec"])
+    except (OSError, ValueError, KeyError) as error:
+        raise ReadError(folder, f"damaged or foreign checkpoint: {error}") from None
+
+
 def load_checkpoint(
-    path: str | Path, *, prefer: str = "best", device: str | torch.device = "cpu"
+    path: str | Path,
+    *,
+    prefer: str = "best",
+    fallback: bool = True,
+    device: str | torch.device = "cpu",
 ) -> tuple[torch.nn.Module, Codec, dict[str, Any]]:
-    """Rebuild the model (in eval mode) and codec from a checkpoint alone; never unpickles."""
-    folder = find_checkpoint(path, prefer)
+    """Rebuild the model (in eval mode) and codec from a checkpoint alone; never unpickles.
+
+    In a run folder: ``prefer`` (``best`` or ``last``), else with ``fallback`` the other one.
+    """
+    folder = find_checkpoint(path, prefer, fallback=fallback)
     try:
         config = json.loads((folder / "config.json").read_text())
         model = build_model(config_from_dict(config["model"]))
