@@ -24,7 +24,18 @@ MODEL_NAMES = ("rnn", "gru", "lstm", "bilstm", "attention_lstm", "transformer")
 DEFAULT_MODEL = "attention_lstm"
 
 #: Settings that may change when a run is resumed; the rest come from the checkpoint.
-RESUMABLE = {"epochs", "max_steps", "patience", "checkpoint_every", "device"}
+RESUMABLE = {
+    "epochs",
+    "max_steps",
+    "minutes",
+    "patience",
+    "checkpoint_every",
+    "checkpoint_minutes",
+    "device",
+}
+
+#: Training settings that have an option of their own (listed by --help with its usage line).
+OWN_OPTIONS = ("epochs", "minutes")
 
 EPILOG = """\
 Any training or model setting can be given as --name value (dashes or underscores), e.g.
@@ -38,11 +49,14 @@ training settings and their defaults:
 examples:
   continuo train datasets/essen --model transformer --preset small --out runs/essen
   continuo train datasets/essen --model lstm --objective window --block-size 64 --out runs/seed
+  continuo train datasets/essen --minutes 30 --out runs/half-hour   # a budget in time
   continuo train datasets/essen --out runs/essen --resume      # after an interruption
   continuo train datasets/mysongs --init-from folk --lr 3e-4 --epochs 5 --out runs/mine
   torchrun --nproc_per_node=2 -m continuo train datasets/essen --model gru --out runs/ddp
 
 A run folder holds best/ and last/ (safetensors weights + config.json) and metrics.jsonl.
+last/ is written every --checkpoint-minutes (5) of training and at each epoch's end; a run that
+stops inside an epoch (--max-steps, --minutes) validates there and writes best/ and last/.
 """
 
 
@@ -57,7 +71,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a model on a prepared dataset",
         description="Train a model on a dataset written by continuo prepare. Checkpoints are "
-        "written every epoch, atomically; --resume continues a run killed at any moment.",
+        "written every few minutes and every epoch, atomically; --resume continues a run "
+        "killed at any moment.",
         epilog=EPILOG.format(settings=_settings_help()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -67,7 +82,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--preset", help="size preset: debug, small or base (default: small)")
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML with [model] and [train]")
-    parser.add_argument("--epochs", type=int, help="passes over the training split")
+    parser.add_argument("--epochs", type=int, help="passes over the training split (default 20)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        metavar="N",
+        help="wall-clock budget: stop after N minutes of training, validating and writing best/ "
+        "and last/ first; the learning rate decays over the budget (default 0: no limit)",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="RUN_DIR")
     parser.add_argument(
         "--resume", action="store_true", help="continue RUN_DIR from its last checkpoint"
@@ -88,15 +110,17 @@ def run(args: argparse.Namespace) -> int:
             f"{len(corpus.pieces())} pieces in all, {skipped} files or pieces skipped when it "
             "was prepared: see the summary of continuo prepare)"
         )
-    saved = _saved_config(args.out) if args.resume else None
-    if saved is None:
+    if args.resume:
+        saved = _saved_config(args)
+        model_cfg, train_cfg = _resumed_configs(args, extra, saved, corpus.codec.vocab_size)
+    else:
         _refuse_to_overwrite(args.out)
         model_cfg, train_cfg = _fresh_configs(args, extra, corpus.codec.vocab_size)
-    else:
-        model_cfg, train_cfg = _resumed_configs(args, extra, saved, corpus.codec.vocab_size)
 
     trainer = Trainer(corpus, model_cfg, train_cfg, args.out)
-    resumed = trainer.resume() if saved is not None else False
+    resumed = trainer.resume() if args.resume else False
+    if args.resume and not resumed:
+        raise _nothing_to_resume(args)
     if trainer.dist.is_main:
         where = f"resuming at epoch {trainer.loop['epoch'] + 1}" if resumed else "starting"
         print(
@@ -108,46 +132,74 @@ def run(args: argparse.Namespace) -> int:
     metrics = trainer.fit()
     if trainer.dist.is_main:
         best, step = trainer.loop["best"], trainer.loop["step"]
-        if best is None:  # stopped by --max-steps inside the first epoch: no validation yet
+        budget = f" ({train_cfg.minutes:g} minutes spent)" if trainer.out_of_time else ""
+        if best is None:  # no step taken: a resumed run that had already reached its end
             print(f"done after {step} steps; checkpoint in {args.out}/last")
         else:
             print(
-                f"done: best {best / math.log(2):.3f} bits/token after {step} steps; "
+                f"done: best {best / math.log(2):.3f} bits/token after {step} steps{budget}; "
                 f"checkpoints in {args.out}/best and {args.out}/last"
             )
     return 0 if metrics is not None else 1
 
 
+def _own_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The training settings given with options of their own (``--epochs``, ``--minutes``)."""
+    return {name: value for name in OWN_OPTIONS if (value := getattr(args, name)) is not None}
+
+
 def _resumed_configs(args, extra: dict[str, str], saved: dict[str, Any], vocab_size: int):
-    """The saved configs, with the settings a resumed run may change; others must not differ."""
-    from continuo.models import config_from_dict
+    """The saved configs, with the settings a resumed run may change.
+
+    Every other setting given (on the command line or in --config) must agree with the run's;
+    one that does not is a :class:`ConfigError` naming it.
+    """
+    from continuo.models import config_from_dict, model_config
 
     model_cfg = config_from_dict(saved["model"])
     train_cfg = TrainConfig(**saved["train"])
-    if args.epochs:
-        extra = {**extra, "epochs": str(args.epochs)}
-    changes = {key: value for key, value in extra.items() if key in RESUMABLE}
-    fixed = {key: value for key, value in extra.items() if key not in RESUMABLE}
-    if fixed or args.model or args.preset or args.config:
-        args.model = args.model or model_cfg.name
-        asked_model, asked_train = _fresh_configs(args, fixed, vocab_size)
-        asked_train = dataclasses.replace(
-            asked_train, block_size=asked_train.block_size or train_cfg.block_size
+    sections = _toml_sections(args.config) if args.config else {}
+    model_given = dict(sections.get("model", {}))
+    name = args.model or model_given.pop("name", None)
+    preset = args.preset or model_given.pop("preset", None)
+    if name and name != model_cfg.name:
+        raise ConfigError(
+            f"{args.out}: is a {model_cfg.name} run, and --model {name} contradicts it; resume "
+            "without --model, or train a new run with another --out"
         )
-        differ = [
-            key
-            for key, value in dataclasses.asdict(asked_model).items()
-            if value != getattr(model_cfg, key)
-        ] + [
-            key
-            for key, value in dataclasses.asdict(asked_train).items()
-            if key not in RESUMABLE and key in fixed and value != getattr(train_cfg, key)
-        ]
-        if differ:
+    train_given = {**sections.get("train", {}), **extra, **_own_options(args)}
+    model_given.update((key, value) for key, value in extra.items() if key not in RESUMABLE)
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    model_fields = {f.name for f in dataclasses.fields(model_cfg)}
+    differ: dict[str, str] = {}
+
+    def compare(key: str, given: Any, kept: Any) -> None:
+        given = parse_value(given) if isinstance(given, str) else given
+        if given != kept:
+            differ.setdefault(key, f"{key} is {kept!r} in the run, {given!r} given")
+
+    for key, value in model_given.items():
+        if key in model_fields:
+            compare(key, value, getattr(model_cfg, key))
+        elif key not in train_fields:
             raise ConfigError(
-                f"{args.out}: a resumed run keeps its settings ({', '.join(sorted(differ))} "
-                f"differ); only {', '.join(sorted(RESUMABLE))} may change"
+                f"{args.out}: a {model_cfg.name} run has no setting --{key.replace('_', '-')}"
             )
+    for key, value in train_given.items():
+        if key in train_fields and key not in RESUMABLE:
+            compare(key, value, getattr(train_cfg, key))
+    if preset:
+        sizes = {k: v for k, v in model_given.items() if k in model_fields}
+        asked = model_config(model_cfg.name, preset=preset, vocab_size=vocab_size, **sizes)
+        for key, value in dataclasses.asdict(asked).items():
+            if key not in sizes:
+                compare(key, value, getattr(model_cfg, key, None))
+    if differ:
+        raise ConfigError(
+            f"{args.out}: a resumed run keeps its settings ({'; '.join(differ.values())}); only "
+            f"{', '.join(sorted(RESUMABLE))} may change"
+        )
+    changes = {key: value for key, value in train_given.items() if key in RESUMABLE}
     return model_cfg, dataclasses.replace(train_cfg, **_typed(TrainConfig, changes))
 
 
@@ -184,20 +236,14 @@ def _fresh_configs(args: argparse.Namespace, extra: dict[str, str], vocab_size: 
     """The model and training configs of a new run: preset < --config file < command line."""
     from continuo.models import model_config
 
-    sections: dict[str, dict[str, Any]] = {}
-    if args.config:
-        try:
-            sections = tomllib.loads(args.config.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as error:
-            raise ReadError(args.config, f"not a readable TOML file: {error}") from None
+    sections = _toml_sections(args.config) if args.config else {}
     model_section = dict(sections.get("model", {}))
     train_section = dict(sections.get("train", {}))
     name = args.model or model_section.pop("name", DEFAULT_MODEL)
     preset = args.preset or model_section.pop("preset", "small")
     model_section.pop("name", None)
     model_section.pop("preset", None)
-    if args.epochs:
-        train_section["epochs"] = args.epochs
+    train_section.update(_own_options(args))
     init_from = extra.get("init_from") or train_section.get("init_from")
     if init_from:  # fine-tuning: the model is the checkpoint's
         return _init_configs(args, extra, train_section, str(init_from), vocab_size)
@@ -235,14 +281,35 @@ def _init_configs(args, extra, train_section, init_from: str, vocab_size: int):
     return model_cfg, TrainConfig(**_typed(TrainConfig, train_section))
 
 
-def _saved_config(out: Path) -> dict[str, Any] | None:
+def _toml_sections(path: Path) -> dict[str, dict[str, Any]]:
+    """The tables of a --config file."""
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ReadError(path, f"not a readable TOML file: {error}") from None
+
+
+def _saved_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The config of the checkpoint ``--resume`` continues from (``RUN_DIR/last``)."""
     from continuo.training.checkpoint import find_checkpoint
 
     try:
-        folder = find_checkpoint(out, prefer="last")
+        folder = find_checkpoint(args.out, prefer="last", fallback=False)
+        return json.loads((folder / "config.json").read_text())
     except ReadError:
-        return None
-    return json.loads((folder / "config.json").read_text())
+        raise _nothing_to_resume(args) from None
+    except (OSError, ValueError) as error:
+        raise ReadError(args.out / "last" / "config.json", f"unreadable: {error}") from None
+
+
+def _nothing_to_resume(args: argparse.Namespace) -> ConfigError:
+    """The error of ``--resume`` on a run folder without a resumable ``last`` checkpoint."""
+    what = "no such run folder" if not args.out.exists() else "no checkpoint to resume yet"
+    return ConfigError(
+        f"{args.out}: {what} (last/ is written after a few minutes of training and at each "
+        f"epoch's end); start the run without --resume: continuo train {args.dataset} "
+        f"--out {args.out} ..."
+    )
 
 
 def _refuse_to_overwrite(out: Path) -> None:

@@ -1,8 +1,12 @@
-"""Training settings: one dataclass, saved with every checkpoint."""
+"""Training settings: one dataclass, saved with every checkpoint, checked when it is made."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
+
+from continuo.errors import ConfigError
 
 __all__ = ["OBJECTIVES", "TrainConfig"]
 
@@ -37,7 +41,15 @@ class TrainConfig:
     """Stop when the validation loss has not improved for this many epochs (0: never)."""
     seed: int = 0
     checkpoint_every: int = 0
-    """Also write ``last`` every this many steps (0: only at the end of each epoch)."""
+    """Also write ``last`` every this many steps (0: not by steps)."""
+    checkpoint_minutes: float = 5.0
+    """Also write ``last`` every this many minutes of training, so that a killed run loses
+    minutes, not an epoch (0: not by time). ``last`` is always written at each epoch's end."""
+    minutes: float = 0.0
+    """Wall-clock budget of the run, in minutes (0: no limit). When it is spent, training stops
+    after the current step, validates, and writes ``best`` and ``last``; the learning rate
+    decays over the budget or the steps, whichever ends first. A resumed run counts the time
+    already spent."""
     transpose_range: int = 0
     """Augmentation: shift each training window by a random -N..N semitones (codec permitting)."""
     init_from: str = ""
@@ -45,3 +57,41 @@ class TrainConfig:
     as ``folk``) instead of random ones: fine-tuning. Its model settings are used."""
     device: str = "auto"
     """``auto`` (cuda, then mps, then cpu), or any torch device string."""
+
+    def __post_init__(self) -> None:
+        """Refuse impossible values with a :class:`ConfigError` naming the setting."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            setattr(self, field.name, _checked(field.name, field.type, value))
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(
+                f"setting --objective must be {' or '.join(OBJECTIVES)}, not {self.objective!r}"
+            )
+
+
+#: The least value of each numeric setting (0 for those not named).
+_MINIMUM = {"window_stride": 1, "batch_size": 1, "epochs": 1}
+
+
+def _checked(name: str, kind: object, value: object) -> object:
+    """``value`` as the type the field ``name`` declares (``int``, ``float`` or ``str``)."""
+    flag = f"--{name.replace('_', '-')}"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind in ("str", str):
+        if number:  # a folder named 2024, read as a number on the command line
+            return str(value)
+        if not isinstance(value, str):
+            raise ConfigError(f"setting {flag} must be text, not {value!r}")
+        return value
+    least = _MINIMUM.get(name, 0)
+    if kind in ("int", int):
+        if not number or not math.isfinite(value) or value != int(value):
+            raise ConfigError(f"setting {flag} must be a whole number, not {value!r}")
+        value = int(value)
+    elif not number or not math.isfinite(value):
+        raise ConfigError(f"setting {flag} must be a number, not {value!r}")
+    else:
+        value = float(value)
+    if name != "seed" and value < least:
+        raise ConfigError(f"setting {flag} must be at least {least}, not {value!r}")
+    return value

@@ -1,9 +1,11 @@
 """The training loop: AdamW, warm-up + cosine decay, clipping, early stopping, resumable, DDP.
 
-Every epoch (and every ``checkpoint_every`` steps) the loop writes ``RUN/last`` with the
-optimizer, RNG and loop position, so ``--resume`` continues a run killed at any moment from the
-batch after its last checkpoint; ``RUN/best`` keeps the weights with the lowest validation loss.
-``RUN/metrics.jsonl`` gets one line per epoch.
+Every epoch, every ``checkpoint_minutes`` of training (and every ``checkpoint_every`` steps) the
+loop writes ``RUN/last`` with the optimizer, RNG and loop position, so ``--resume`` continues a run
+killed at any moment from the batch after its last checkpoint; ``RUN/best`` keeps the weights with
+the lowest validation loss. ``RUN/metrics.jsonl`` gets one line per epoch. A run that stops inside
+an epoch (``max_steps``, the ``minutes`` budget, ``should_stop``) validates there too, so every run
+that took a step leaves ``best``, ``last`` and ``metrics.jsonl``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from continuo.data.dataset import CausalWindows, NextTokenWindows, TokenCorpus, 
 from continuo.errors import ConfigError, ReadError
 from continuo.models import build_model
 from continuo.pretrained import resolve_model
+from continuo.progress import progress_bar
 from continuo.training import distributed
 from continuo.training.checkpoint import find_checkpoint, load_trainer_state, save_checkpoint
-from continuo.training.config import OBJECTIVES, TrainConfig
+from continuo.training.config import TrainConfig
 
 __all__ = ["Trainer", "pick_device"]
 
@@ -65,8 +68,6 @@ class Trainer:
         progress: bool | None = None,
         on_step: Callable[[Trainer], None] | None = None,
     ) -> None:
-        if config.objective not in OBJECTIVES:
-            raise ConfigError(f"unknown objective {config.objective!r} (use causal or window)")
         if not config.block_size:
             config = dataclasses.replace(
                 config, block_size=getattr(model_config, "block_size", DEFAULT_BLOCK_SIZE)
@@ -104,7 +105,18 @@ class Trainer:
         valid = corpus.pieces("valid")
         self.valid_stream = piece_stream(corpus, valid) if valid else None
         self.shift_tables = self._shift_tables()
-        self.loop: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best": None, "bad": 0}
+        self.loop: dict[str, Any] = {
+            "epoch": 0,
+            "batch": 0,
+            "step": 0,
+            "best": None,
+            "bad": 0,
+            "seconds": 0.0,  # wall-clock seconds of training, over every session of the run
+        }
+        self._clock = (time.monotonic(), 0.0)  # (when this session started, seconds before it)
+        self._last_saved = time.monotonic()
+        #: Whether the run's ``minutes`` budget is spent (training then stops after the step).
+        self.out_of_time = False
 
     # -- public --------------------------------------------------------------------------------
     def resume(self) -> bool:
@@ -132,11 +144,16 @@ class Trainer:
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
         total_steps = self._total_steps()
+        before = float(self.loop.get("seconds", 0.0))
+        self._clock = (time.monotonic(), before)
+        self._last_saved = time.monotonic()
+        self.loop["seconds"] = before
+        self.out_of_time = bool(cfg.minutes) and before >= cfg.minutes * 60  # a resumed run's
         metrics: dict[str, Any] = {}
         while self.loop["epoch"] < cfg.epochs and not self._done():
             metrics = self._train_epoch(model, total_steps)
             if self._done() and self.loop["batch"] != 0:
-                break  # max_steps reached mid-epoch: last is saved, no validation of a part
+                break  # stopped inside the epoch: validated there, best and last are saved
             if cfg.patience and self.loop["bad"] >= cfg.patience:
                 break
         self.dist.barrier()
@@ -160,12 +177,12 @@ class Trainer:
             self._draw_shift(augment)
 
         model.train()
-        bar = tqdm(
+        bar = progress_bar(
             total=len(batches),
             initial=loop["batch"],
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
             unit="batch",
-            disable=not self.dist.is_main or self._no_bar(),
+            enabled=False if not self.dist.is_main else self.progress,
             leave=False,
         )
         loss_sum, target_count, started = 0.0, 0, time.perf_counter()
@@ -186,9 +203,14 @@ class Trainer:
             target_count += count
             loop["step"] += 1
             loop["batch"] = b + 1
+            self._check_budget()
             bar.update()
             bar.set_postfix(loss=f"{loss_sum / max(1, target_count):.3f}", lr=f"{lr:.1e}")
-            if cfg.checkpoint_every and loop["step"] % cfg.checkpoint_every == 0:
+            by_steps = cfg.checkpoint_every and loop["step"] % cfg.checkpoint_every == 0
+            by_time = cfg.checkpoint_minutes and (
+                time.monotonic() - self._last_saved >= cfg.checkpoint_minutes * 60
+            )
+            if (by_steps or by_time) and b + 1 < len(batches):  # the epoch's end saves anyway
                 self._save_last()
             if self.on_step is not None:
                 self.on_step(self)
@@ -196,9 +218,9 @@ class Trainer:
                 break
         bar.close()
         seconds = time.perf_counter() - started
-        if loop["batch"] < len(batches):  # stopped by max_steps inside the epoch
-            self._save_last()
-            return {}
+        # stopped inside the epoch (max_steps, minutes, should_stop): validate here all the same,
+        # so that the run has best/ and metrics.jsonl; the loop stays at this batch for a resume
+        partial = loop["batch"] < len(batches)
 
         train_loss_sum, train_count = self.dist.all_sum(loss_sum, target_count)
         valid_loss, valid_accuracy = self._validate()
@@ -206,10 +228,15 @@ class Trainer:
         score = valid_loss if valid_loss is not None else train_loss
         improved = loop["best"] is None or score < loop["best"]
         loop["best"] = score if improved else loop["best"]
-        loop["bad"] = 0 if improved else loop["bad"] + 1
-        loop["epoch"], loop["batch"] = epoch + 1, 0
+        if improved:
+            loop["bad"] = 0
+        elif not partial:  # patience counts whole epochs
+            loop["bad"] += 1
+        if not partial:
+            loop["epoch"], loop["batch"] = epoch + 1, 0
         metrics = {
             "epoch": epoch + 1,
+            "partial": partial,
             "step": loop["step"],
             "train_loss": train_loss,
             "train_bits_per_token": train_loss / LN2,
@@ -227,8 +254,9 @@ class Trainer:
                 save_checkpoint(self.out / "best", self.model, self._config_dict(metrics))
             self._save_last(metrics)
             valid = "-" if valid_loss is None else f"{valid_loss / LN2:.3f}"
+            where = f" (stopped at batch {loop['batch']}/{len(batches)})" if partial else ""
             tqdm.write(
-                f"epoch {epoch + 1}: train {train_loss / LN2:.3f} bits/token, valid {valid}"
+                f"epoch {epoch + 1}{where}: train {train_loss / LN2:.3f} bits/token, valid {valid}"
                 f"{' (best)' if improved else ''}, {metrics['tokens_per_second']:,.0f} tokens/s"
             )
         self.dist.barrier()
@@ -309,6 +337,8 @@ class Trainer:
         if step < cfg.warmup_steps:
             return cfg.lr * (step + 1) / cfg.warmup_steps
         progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+        if cfg.minutes:  # a time budget: decay over it when it ends before the steps do
+            progress = max(progress, min(1.0, self.loop["seconds"] / (cfg.minutes * 60)))
         return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
 
     def _total_steps(self) -> int:
@@ -321,15 +351,31 @@ class Trainer:
 
     def _done(self) -> bool:
         cfg = self.config
-        return self.should_stop or (bool(cfg.max_steps) and self.loop["step"] >= cfg.max_steps)
+        return (
+            self.should_stop
+            or self.out_of_time
+            or (bool(cfg.max_steps) and self.loop["step"] >= cfg.max_steps)
+        )
+
+    def _check_budget(self) -> None:
+        """Update the training time of the run and whether its ``minutes`` budget is spent.
+
+        Under DDP the processes agree (on the mean of their clocks), so that they stop at the
+        same step and set the same learning rate.
+        """
+        started, before = self._clock
+        seconds = before + time.monotonic() - started
+        minutes = self.config.minutes
+        if minutes and self.dist.enabled:
+            (total,) = self.dist.all_sum(seconds)
+            seconds = total / self.dist.world_size
+        self.loop["seconds"] = seconds
+        self.out_of_time = bool(minutes) and seconds >= minutes * 60
 
     def _autocast(self):
         if self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
-
-    def _no_bar(self) -> bool:
-        return False if self.progress is None else not self.progress
 
     def _config_dict(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -343,6 +389,7 @@ class Trainer:
         }
 
     def _save_last(self, metrics: dict[str, Any] | None = None) -> None:
+        self._last_saved = time.monotonic()
         if self.dist.is_main:
             save_checkpoint(
                 self.out / "last",
