@@ -30,9 +30,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests benchmarks
 	$(VENV)/bin/ruff check --fix src tests benchmarks
 
-# Rebuild the bundled folk model (src/continuo/pretrained/folk) from ../shared/data.
+# Rebuild the bundled models (src/continuo/pretrained/folk and piano) from ../shared/data;
+# `make pretrained MODELS=piano` rebuilds one. A killed build resumes where it stopped.
+MODELS ?=
 pretrained: $(STAMP)
-	$(PY) scripts/build_pretrained.py
+	OMP_NUM_THREADS=1 $(PY) scripts/build_pretrained.py $(MODELS)
 
 # The benchmarks whose results are recorded in benchmarks/RESULTS.md.
 bench: $(STAMP)

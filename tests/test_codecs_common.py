@@ -24,6 +24,8 @@ VARIANTS: list[tuple[str, dict]] = [(name, {}) for name in sorted(CODECS)] + [
     ("melody", {"polyphony": "top", "transpose": False, "steps_per_quarter": 12}),
     ("events", {"tokenization": "REMI", "drums": True}),
     ("events", {"programs": False, "velocity_bins": 0, "steps_per_quarter": 12, "max_duration": 4}),
+    # the bundled piano model's codec
+    ("events", {"tokenization": "REMI", "velocity_bins": 4, "transpose": True}),
     ("pianoroll", {"onsets": True, "steps_per_quarter": 12}),
 ]
 VARIANT_IDS = [
@@ -171,10 +173,15 @@ def load_source(name: str, folder: str) -> tuple[Score, ...]:
         return tuple(music21_to_score(stream) for stream in streams)
     if name == "written_midi":
         return tuple(written_midi(Path(folder)))
+    if name == "pop909":
+        pop909 = SHARED_DATA / "pop909"
+        if not pop909.exists():
+            pytest.skip(f"{pop909} is not here")
+        return tuple(s for n in ("001", "250", "909") for s in read_file(pop909 / n / f"{n}.mid"))
     raise AssertionError(name)
 
 
-SOURCES = ["essen_kern", "jsb", "music21_corpus", "written_midi"]
+SOURCES = ["essen_kern", "jsb", "music21_corpus", "written_midi", "pop909"]
 
 
 @pytest.fixture(scope="module")

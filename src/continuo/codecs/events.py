@@ -30,7 +30,9 @@ loss (the round-trip tests check this):
 - with ``programs`` the notes of all tracks of one program become one track, tracks in
   ascending program order, drums last; without, all notes are one program-0 track;
 - with ``transpose`` every pitched note moves by :meth:`EventsCodec.transposition` (to C major /
-  A minor), and notes that this moves out of ``low..high`` are dropped;
+  A minor), and notes that this moves out of ``low..high`` are dropped; decoded scores then carry
+  a C major or A minor key signature (whichever fits the notes), so that encoding them again
+  moves nothing;
 - the time before the first note is kept; tempo, time and key signatures are not encoded.
 """
 
@@ -54,7 +56,7 @@ from continuo.codecs._grid import (
 )
 from continuo.codecs._sustain import sustained_notes
 from continuo.codecs.base import Codec
-from continuo.codecs.keys import transposition_to_c
+from continuo.codecs.keys import estimate_key, transposition_to_c
 from continuo.errors import CodecError, ConfigError
 from continuo.score import DEFAULT_TPQ, Score
 
@@ -273,9 +275,14 @@ class EventsCodec(Codec):
         )
         program = notes.program if self.config.programs else np.zeros(len(notes), dtype=np.int64)
         duration = notes.offset - notes.onset
-        return score_from_notes(
+        score = score_from_notes(
             _tracks(program, notes.onset * scale, duration * scale, notes.pitch, velocity)
         )
+        if self.config.transpose and len(notes):
+            # in C major or A minor by construction; which of the two, the notes say
+            minor = estimate_key(notes.pitch, duration, keys=((0, 0), (9, 1)))[1]
+            score.key_signatures.append(symusic.KeySignature(0, 0, minor))
+        return score
 
     def length_in_quarters(self, ids: Sequence[int]) -> float:
         """Where the last note ends or time has got to, read from the time tokens alone (no
