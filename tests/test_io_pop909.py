@@ -90,11 +90,11 @@ def test_key_labels(label: str, key: tuple[int, int]) -> None:
 def test_bad_annotations_name_the_file(tmp_path: Path) -> None:
     path = write_song(tmp_path / "004")
     (path.parent / "beat_midi.txt").write_text("0.1 x y\n")
-    with pytest.raises(ReadError, match="beat_midi.txt.*line 1"):
+    with pytest.raises(ReadError, match=r"beat_midi\.txt.*line 1"):
         io.read_score(path)
     write_song(tmp_path / "005")
     (tmp_path / "005" / "key_audio.txt").write_text("0 10 H:dorian\n")
-    with pytest.raises(ReadError, match="key_audio.txt"):
+    with pytest.raises(ReadError, match=r"key_audio\.txt"):
         io.read_score(tmp_path / "005" / "005.mid")
 
 
