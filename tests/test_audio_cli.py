@@ -228,6 +228,37 @@ def test_train_audio_resume_and_errors(tmp_path, capsys, song, model_dir):
     )
 
 
+def test_train_audio_resume_keeps_the_runs_own_settings(tmp_path, capsys, song, monkeypatch):
+    import continuo.audio.neural.train as train_module
+    import continuo.progress
+
+    out = tmp_path / "run"
+    argv = ["train-audio", str(song), "--out", str(out)]
+    small = ["--arch", "frame_rnn", "--batch", "4", "--hidden", "16", "--window", "8"]
+    real_loss, calls = train_module._loss, {"n": 0}
+
+    def dies_at_step_4(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:  # killed after the checkpoint of step 2
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    one_line_error(capsys, [*argv, "--resume"], "no model to resume", "without --resume")
+    monkeypatch.setattr(train_module, "_loss", dies_at_step_4)
+    assert main([*argv, *small, "--steps", "6", "--checkpoint-every", "2"]) == 130
+    monkeypatch.setattr(train_module, "_loss", real_loss)
+    capsys.readouterr()
+    one_line_error(capsys, [*argv, "--resume", "--hidden", "32"], "hidden is 16", "32 given")
+    one_line_error(capsys, [*argv, "--resume", "--arch", "seq2seq"], "arch")
+    monkeypatch.setattr(continuo.progress, "LINE_SECONDS", 0.0)  # a line at every step
+    assert main([*argv, "--resume", "--hidden", "16"]) == 0  # the run's own value is fine
+    captured = capsys.readouterr()
+    assert "step 6 " in captured.out  # the run's --steps 6, not the default 1,200
+    progress = [line for line in captured.err.splitlines() if line.startswith("train-audio:")]
+    assert progress and "\r" not in captured.err  # stderr is not a terminal: plain lines
+    assert json.loads((out / "config.json").read_text())["train"]["steps"] == 6
+
+
 def test_parse_duration():
     assert parse_duration("300") == 300.0
     assert parse_duration("5:00") == 300.0

@@ -103,6 +103,18 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path, song_path, r
         train_audio([song_path], tmp_path / "empty", TINY, FAST, resume=True, progress=False)
 
 
+def test_resume_keeps_the_runs_settings(song_path, run_dir):
+    from dataclasses import replace
+
+    with pytest.raises(ConfigError, match="batch is 4 in the run, 8 given"):
+        train_audio([song_path], run_dir, TINY, replace(FAST, batch=8), resume=True)
+    with pytest.raises(ConfigError, match="hidden"):
+        train_audio([song_path], run_dir, replace(TINY, hidden=32), resume=True)
+    # configs left out are the run's own: its 6 steps are done, so nothing more is trained
+    result = train_audio([song_path], run_dir, resume=True, progress=False)
+    assert result.step == 6 and load_model(run_dir).step == 6
+
+
 def test_bad_sources_are_skipped_and_reported(tmp_path, song_path):
     junk = tmp_path / "junk.wav"
     junk.write_text("not audio")

@@ -24,15 +24,16 @@ def progress_bar(
     enabled: bool | None = None,
     leave: bool = True,
     stream: IO[str] | None = None,
-    line_seconds: float = LINE_SECONDS,
+    line_seconds: float | None = None,
 ) -> tqdm:
     """A tqdm bar on ``stream`` (standard error by default).
 
     ``enabled`` False: nothing is shown. Otherwise a terminal gets a live bar, and anything else
-    a line every ``line_seconds`` (the first after ``line_seconds``, so that quick jobs print
-    nothing).
+    a line every ``line_seconds`` (default :data:`LINE_SECONDS`; the first after that long, so
+    that quick jobs print nothing).
     """
     stream = stream or sys.stderr
+    line_seconds = LINE_SECONDS if line_seconds is None else line_seconds
     options: dict[str, Any] = {"total": total, "desc": desc, "unit": unit, "initial": initial}
     if enabled is False:
         return tqdm(**options, disable=True)

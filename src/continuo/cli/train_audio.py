@@ -14,6 +14,10 @@ from continuo.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
 
+#: Options that are model settings, and those that are training settings (same names).
+MODEL_OPTIONS = ("arch", "hidden", "layers", "context", "horizon")
+TRAIN_OPTIONS = ("steps", "batch", "window", "lr", "seed", "checkpoint_every", "exclude_tail")
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from continuo.audio.neural.config import ARCHITECTURES, ModelConfig, TrainConfig
@@ -25,28 +29,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Train an audio continuation model on one recording or folders of them (wav, flac, "
             "ogg, mp3). Writes RUN_DIR/config.json, model.safetensors and training.safetensors, "
-            "atomically, every --checkpoint-every steps; --resume goes on from the last one."
+            "atomically, every --checkpoint-every steps; --resume goes on from the last one, "
+            "with the run's own settings (only --steps and --checkpoint-every may change). "
+            "Progress goes to standard error: a bar on a terminal, a line every few seconds "
+            "otherwise."
         ),
     )
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="audio files or folders")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="model folder to write")
-    parser.add_argument("--arch", choices=ARCHITECTURES, default=m.arch, help="model family")
-    parser.add_argument("--steps", type=int, default=t.steps, help="total training steps")
-    parser.add_argument("--batch", type=int, default=t.batch, help="examples per step")
-    parser.add_argument("--hidden", type=int, default=m.hidden, help="GRU width")
-    parser.add_argument("--layers", type=int, default=m.layers, help="GRU layers")
-    parser.add_argument("--window", type=int, default=t.window, help="frame_rnn: frames/example")
-    parser.add_argument("--context", type=int, default=m.context, help="seq2seq: input frames")
-    parser.add_argument("--horizon", type=int, default=m.horizon, help="seq2seq: output frames")
-    parser.add_argument("--lr", type=float, default=t.lr, help="peak learning rate")
-    parser.add_argument("--seed", type=int, default=t.seed)
-    parser.add_argument("--checkpoint-every", type=int, default=t.checkpoint_every)
+    # defaults are None so that --resume can tell what was given from the run's own settings
+    parser.add_argument("--arch", choices=ARCHITECTURES, help=f"model family ({m.arch})")
+    parser.add_argument(
+        "--steps", type=int, help=f"total training steps ({t.steps}; resumed: the run's)"
+    )
+    parser.add_argument("--batch", type=int, help=f"examples per step ({t.batch})")
+    parser.add_argument("--hidden", type=int, help=f"GRU width ({m.hidden})")
+    parser.add_argument("--layers", type=int, help=f"GRU layers ({m.layers})")
+    parser.add_argument("--window", type=int, help=f"frame_rnn: frames/example ({t.window})")
+    parser.add_argument("--context", type=int, help=f"seq2seq: input frames ({m.context})")
+    parser.add_argument("--horizon", type=int, help=f"seq2seq: output frames ({m.horizon})")
+    parser.add_argument("--lr", type=float, help=f"peak learning rate ({t.lr})")
+    parser.add_argument("--seed", type=int, help=f"random seed ({t.seed})")
+    parser.add_argument(
+        "--checkpoint-every", type=int, help=f"steps between checkpoints ({t.checkpoint_every})"
+    )
     parser.add_argument(
         "--exclude-tail",
         type=float,
-        default=0.0,
         metavar="SECONDS",
-        help="hold out the last SECONDS of every source (to evaluate continuations)",
+        help="hold out the last SECONDS of every source (to evaluate continuations; 0)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--resume", action="store_true", help="continue training RUN_DIR")
@@ -55,33 +66,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from continuo.audio.neural.config import ModelConfig, TrainConfig
-    from continuo.audio.neural.train import train_audio
+    from continuo.audio.neural.train import resumed_configs, train_audio
 
     for name in ("steps", "batch", "hidden", "layers", "window", "context", "horizon"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ConfigError(f"--{name} must be at least 1")
-    if args.checkpoint_every < 1:
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ConfigError("--checkpoint-every must be at least 1")
-    if not args.lr > 0:
+    if args.lr is not None and not args.lr > 0:
         raise ConfigError("--lr must be positive")
-    if args.exclude_tail < 0:
+    if args.exclude_tail is not None and args.exclude_tail < 0:
         raise ConfigError("--exclude-tail must not be negative")
-    model = ModelConfig(
-        arch=args.arch,
-        hidden=args.hidden,
-        layers=args.layers,
-        context=args.context,
-        horizon=args.horizon,
-    )
-    train = TrainConfig(
-        steps=args.steps,
-        batch=args.batch,
-        window=args.window,
-        lr=args.lr,
-        seed=args.seed,
-        checkpoint_every=args.checkpoint_every,
-        exclude_tail=args.exclude_tail,
-    )
+    model_given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
+    train_given = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
+    if args.resume:  # the run's own settings, with what this command may change
+        model, train = resumed_configs(args.out, model_given, train_given)
+    else:
+        model, train = ModelConfig(**model_given), TrainConfig(**train_given)
     result = train_audio(
         args.sources,
         args.out,

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from continuo.audio.extension import is_silent
 from continuo.audio.neural.checkpoint import (
@@ -33,10 +33,22 @@ from continuo.audio.neural.models import build_model
 from continuo.audio.neural.runtime import DEFAULT_THREADS, torch_threads
 from continuo.errors import ConfigError, ContinuoError, ReadError
 from continuo.io.audio import read_audio, resample, to_mono
+from continuo.progress import progress_bar
 
-__all__ = ["AUDIO_EXTENSIONS", "TrainConfig", "TrainResult", "find_audio_files", "train_audio"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "RESUMABLE",
+    "TrainConfig",
+    "TrainResult",
+    "find_audio_files",
+    "resumed_configs",
+    "train_audio",
+]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
+
+#: Training settings a resumed run may change; every other setting is the run's own.
+RESUMABLE = ("steps", "checkpoint_every")
 
 
 @dataclass
@@ -99,6 +111,43 @@ def load_corpus(
     return corpus, used, skipped
 
 
+def resumed_configs(
+    run_dir: str | os.PathLike[str],
+    model_changes: dict[str, Any] | None = None,
+    train_changes: dict[str, Any] | None = None,
+) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training settings of the run in ``run_dir``, with ``train_changes`` to the
+    settings a resumed run may change (:data:`RESUMABLE`).
+
+    Any other setting given must equal the run's; one that does not is a :class:`ConfigError`
+    naming it. A folder without a model is a :class:`ConfigError` that says how to start.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / MODEL_NAME).exists():
+        raise ConfigError(
+            f"{run_dir}: no model to resume yet (the first is written after --checkpoint-every "
+            "steps); start it without --resume"
+        )
+    saved = read_config(run_dir)
+    model = ModelConfig.from_json(saved["model"])
+    train = TrainConfig(
+        **{k: v for k, v in saved["train"].items() if k in TrainConfig.__dataclass_fields__}
+    )
+    differ = [
+        f"{key} is {getattr(kept, key)!r} in the run, {value!r} given"
+        for kept, changes in ((model, model_changes or {}), (train, train_changes or {}))
+        for key, value in changes.items()
+        if key not in RESUMABLE and value != getattr(kept, key)
+    ]
+    if differ:
+        raise ConfigError(
+            f"{run_dir}: a resumed run keeps its settings ({'; '.join(differ)}); only "
+            f"{' and '.join('--' + k.replace('_', '-') for k in RESUMABLE)} may change"
+        )
+    resumable = {k: v for k, v in (train_changes or {}).items() if k in RESUMABLE}
+    return model, replace(train, **resumable)
+
+
 def train_audio(
     sources: Iterable[str | os.PathLike[str]],
     run_dir: str | os.PathLike[str],
@@ -113,11 +162,19 @@ def train_audio(
 ) -> TrainResult:
     """Train (or with ``resume`` continue training) a model in ``run_dir`` on ``sources``.
 
-    On resume the model, features and training settings come from ``run_dir/config.json``; only
-    ``train_config.steps`` (the total to reach) is taken from the call. ``features`` None: chosen
-    from the sources' sample rate (:func:`.features.features_for_rate`). ``threads``: torch
-    threads (see :mod:`.runtime`).
+    On resume the model, features and training settings come from ``run_dir/config.json``
+    (configs left None are the run's own); configs given may differ from the run's only in
+    ``steps`` (the total to reach) and ``checkpoint_every``, else :class:`ConfigError`.
+    ``features`` None: chosen from the sources' sample rate
+    (:func:`.features.features_for_rate`). ``threads``: torch threads (see :mod:`.runtime`).
+    ``progress``: a bar on a terminal, a line every few seconds elsewhere; False: none.
     """
+    if resume:
+        model_config, train_config = resumed_configs(
+            run_dir,
+            asdict(model_config) if model_config else None,
+            asdict(train_config) if train_config else None,
+        )
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
     with torch_threads(threads):
@@ -130,14 +187,11 @@ def _train(sources, run_dir, model_config, train_config, features, resume, progr
     has_model = (run_dir / MODEL_NAME).exists()
     if has_model and not resume:
         raise ConfigError(f"{run_dir} already holds a model; pass --resume or choose a new --out")
-    if resume and not has_model:
-        raise ConfigError(f"{run_dir} holds no model to resume")
     if resume:
-        saved = read_config(run_dir)
-        model_config = ModelConfig.from_json(saved["model"])
-        features = FeatureConfig.from_json(saved["features"])
-        steps = train_config.steps
-        train_config = TrainConfig(**{**saved["train"], "steps": steps})
+        saved_features = FeatureConfig.from_json(read_config(run_dir)["features"])
+        if features is not None and features != saved_features:
+            raise ConfigError(f"{run_dir}: a resumed run keeps its audio features")
+        features = saved_features
     s = model_config.stack
     need = (
         model_config.context + model_config.horizon
@@ -187,12 +241,8 @@ def _train(sources, run_dir, model_config, train_config, features, resume, progr
             history = state[1][: loaded.step]
         start = loaded.step
     total = train_config.steps
-    with tqdm(
-        total=total,
-        initial=start,
-        desc="train-audio",
-        unit="step",
-        disable=None if progress is None else not progress,
+    with progress_bar(
+        total=total, initial=start, desc="train-audio", unit="step", enabled=progress
     ) as bar:
         for step in range(start, total):
             _set_lr(optimizer, train_config, step)
