@@ -141,6 +141,14 @@ def test_training_on_a_dataset_without_training_pieces_stops_with_one_line(
     folder = tmp_path / "midi"
     folder.mkdir()
     _write(folder, "drums.mid", smf([note(0, 96, 36, channel=9)], division=96))
+    # nothing to encode at all: prepare itself refuses, in one line, and writes nothing
+    assert main(["prepare", str(folder), "--codec", "events", "--out", str(tmp_path / "d")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "no piece could be read" in error[0]
+    assert not (tmp_path / "d").exists()
+    # pieces, but none in the train split (a source with its own split, all of it test)
+    chorale = [[72, 67, 64, 48]] * 8 + [[74, 67, 65, 47]] * 8
+    (folder / "held-16th.json").write_text(json.dumps({"train": [], "test": [chorale]}))
     assert main(["prepare", str(folder), "--codec", "events", "--out", str(tmp_path / "d")]) == 0
     capsys.readouterr()
     argv = ["train", str(tmp_path / "d"), "--model", "gru", "--preset", "debug"]

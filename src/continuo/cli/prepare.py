@@ -19,12 +19,20 @@ examples:
   continuo prepare ../shared/data/essen_kern/deutschl --codec melody --out datasets/essen
   continuo prepare music21:essenFolksong --codec melody --out datasets/essen-abc
   continuo prepare midi/ --codec events --out datasets/piano --json
+  continuo prepare ../shared/data/jsb_chorales --codec pianoroll --out datasets/jsb
   continuo prepare my-piano-midi/ --like piano --out datasets/mine   # to fine-tune the piano model
 
 Files of unknown type inside a folder are ignored. A file that cannot be read, or a piece the
 codec cannot represent, is skipped and reported with its reason; the build goes on. Every parse
 is cached by the file's content hash (in $CONTINUO_CACHE, default ~/.cache/continuo), so a second
-run re-reads nothing unchanged.
+run re-reads nothing unchanged. A build in which no piece at all could be read is an error and
+writes nothing (an earlier dataset at --out stays as it was).
+
+Splits: a source's own train/valid/test split is kept (the JSB chorales'); identical pieces
+always share a split; the others fall by a hash of the piece's name (stable as the corpus grows),
+topped up so that valid and test each get their fraction, and at least 3 pieces where the corpus
+has 30. JSB chorales given at several grids (../shared/data/jsb_chorales holds the same chorales
+at three) are read at one, which the summary names.
 """
 
 
@@ -62,8 +70,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", required=True, type=Path, help="the dataset folder to write")
     parser.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
-    parser.add_argument("--valid-fraction", type=float, default=0.05, metavar="F")
-    parser.add_argument("--test-fraction", type=float, default=0.05, metavar="F")
+    parser.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="share of pieces held out for validation, at least 3 where there are 30 (0.05)",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="share of pieces held out for testing, at least 3 where there are 30 (0.05)",
+    )
+    parser.add_argument(
+        "--jsb-grid",
+        choices=("16th", "8th", "quarter"),
+        help="read JSB chorales given at several grids at this one (default: the codec's grid, "
+        "else the finest)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="parse every file again")
     parser.add_argument(
         "--trust-pickle",
@@ -97,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         trust_pickle=args.trust_pickle,
         valid_fraction=args.valid_fraction,
         test_fraction=args.test_fraction,
+        jsb_grid=args.jsb_grid,
     )
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
@@ -111,6 +138,7 @@ def format_summary(summary: BuildSummary, max_skipped: int = 20) -> str:
         f"read {summary.files:,} files ({summary.parsed:,} parsed, {summary.cached:,} from cache) "
         f"in {summary.seconds:.1f} s",
         f"wrote {summary.pieces:,} pieces, {summary.tokens:,} tokens to {summary.out} ({splits})",
+        *summary.notes,
     ]
     if summary.skipped:
         lines.append(f"skipped {len(summary.skipped):,}:")

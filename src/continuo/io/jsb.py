@@ -23,10 +23,11 @@ from continuo.errors import ReadError
 from continuo.io._common import DEFAULT_VELOCITY, read_text
 from continuo.score import DEFAULT_TPQ, Piece, Score
 
-__all__ = ["read_jsb_chorales"]
+__all__ = ["GRIDS", "grid_of", "read_jsb_chorales"]
 
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
-_STEPS_PER_QUARTER = {"16th": 4, "8th": 2, "quarter": 1}
+#: The time grids of the JSB files, by the word their names use: steps per quarter note.
+GRIDS = {"16th": 4, "8th": 2, "quarter": 1}
 _SPLIT_ORDER = ("train", "valid", "test")
 
 
@@ -62,12 +63,22 @@ def read_jsb_chorales(
     return pieces
 
 
-def _grid_from_name(path: str | PathLike[str]) -> int:
+def grid_of(path: str | PathLike[str]) -> str | None:
+    """The grid a JSB file's name says (``16th``, ``8th`` or ``quarter``; see :data:`GRIDS`)."""
     name = Path(path).name.lower()
-    for word, steps in _STEPS_PER_QUARTER.items():
+    for word in GRIDS:
         if re.search(rf"(?<![0-9]){word}", name):
-            return steps
-    raise ReadError(path, "cannot tell the time grid: the name says neither 16th, 8th nor quarter")
+            return word
+    return None
+
+
+def _grid_from_name(path: str | PathLike[str]) -> int:
+    word = grid_of(path)
+    if word is None:
+        raise ReadError(
+            path, "cannot tell the time grid: the name says neither 16th, 8th nor quarter"
+        )
+    return GRIDS[word]
 
 
 def _chorale(path: str | PathLike[str], name: str, steps: object, steps_per_quarter: int) -> Score:
