@@ -215,6 +215,28 @@ def test_melody_keyboard_writes_the_seed_and_generate_shows_results(models_env: 
     assert not list(Path(tempfile.gettempdir()).glob(f"continuo-app-{tag}-*"))
 
 
+def test_generate_again_gives_new_music_and_its_seed_reproduces_it(models_env: Path) -> None:
+    """The random seed box starts empty: each Generate draws a fresh seed and shows it with the
+    results; typed into the box, that seed gives the same music again."""
+    at = page_test("melody")
+    at.selectbox(key="melody-model").set_value("melody-tiny")
+    at.slider(key="melody-bars").set_value(1)
+    at.number_input(key="melody-variations").set_value(1)
+    assert at.number_input(key="melody-rng-seed").value is None
+
+    def generate() -> tuple[int, bytes]:
+        at.button(key="melody-generate").click().run()
+        no_traceback(at)
+        [result] = at.session_state["melody-results"]
+        assert f"random seed {result.rng_seed}" in at.markdown[-1].value
+        return result.rng_seed, result.midi
+
+    first, second = generate(), generate()
+    assert first[0] != second[0]
+    at.number_input(key="melody-rng-seed").set_value(first[0])
+    assert generate() == first
+
+
 def test_melody_seed_text_survives_a_trip_to_another_seed_source(models_env: Path) -> None:
     """Streamlit drops a widget's state when a run does not draw it; the page keeps a copy."""
     at = page_test("melody")

@@ -74,6 +74,22 @@ def test_truncated_compressed_files_are_refused(tmp_path, ext):
     assert str(cut) in str(info.value)
 
 
+def test_a_damaged_mp3_is_one_line_without_the_decoders_chatter(tmp_path, capfd):
+    """mpg123 prints notes ("Trying to resync...") on file descriptor 2: none of it gets out,
+    and what the process writes to standard error afterwards still does."""
+    from continuo.cli import main
+
+    whole = write(tmp_path / "whole.mp3", sine(5.0, 44_100), 44_100)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(data[: len(data) // 2] + bytes(100))
+    code = main(["extend", str(cut), "--duration", "10", "--out", str(tmp_path / "o.wav")])
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 2, err
+    assert str(cut) in err[0] and "truncated" in err[0] and err[1] == "after"
+
+
 def test_truncated_wav_reads_what_is_there(tmp_path):
     whole = write(tmp_path / "whole.wav", sine(2.0), 22_050)
     data = whole.read_bytes()

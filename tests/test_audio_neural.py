@@ -18,6 +18,7 @@ from continuo.audio.neural import (
     train_audio,
 )
 from continuo.audio.neural.features import FeatureConfig, log_mel
+from continuo.audio.neural.generate import sound_bounds
 from continuo.audio.neural.models import build_model
 from continuo.audio.neural.vocoder import griffin_lim, mel_to_magnitude
 from continuo.errors import ConfigError, ReadError
@@ -160,12 +161,37 @@ def test_extend_neural_contract(run_dir):
     assert ext.samples.shape == (n, 2) and ext.sample_rate == 44_100
     (splice,) = ext.splices
     join = round(splice.output_time * 44_100)
-    assert audio.duration - 0.1 < splice.output_time <= audio.duration
+    sound = audio.duration - ext.details["trimmed_end_seconds"]  # the groove ends in silence
+    assert ext.details["trimmed_start_seconds"] == 0.0
+    assert sound - 0.1 < splice.output_time <= sound
     np.testing.assert_array_equal(ext.samples[:join], audio.samples[:join])
     assert np.abs(ext.samples[-10:]).max() < 1e-3  # faded out
     assert ext.details["realtime_factor"] > 0
     with pytest.raises(ConfigError, match="at least"):
-        extend_neural(audio, audio.duration - 1.0, run_dir, progress=False)
+        extend_neural(audio, sound - 1.0, run_dir, progress=False)
+
+
+def test_silence_at_the_ends_is_trimmed_before_continuing(run_dir):
+    sr = 22_050
+    y = groove(sr, bars=2)
+    start, end = sound_bounds(y[:, None], sr)
+    assert start == 0 and 0.5 * sr <= y.shape[0] - end < 2.0 * sr  # its final 0.5 s are silent
+    lead, tail = np.zeros(sr, np.float32), np.full(3 * sr, 1e-6, np.float32)  # 1 s, 3 s
+    padded = np.concatenate([lead, y, tail])
+    audio = Audio(padded[:, None], sr)
+    assert sound_bounds(audio.samples, sr) == (sr, sr + end)
+    ext = extend_neural(audio, audio.duration, run_dir, progress=False)
+    assert ext.details["trimmed_start_seconds"] == 1.0
+    assert ext.details["trimmed_end_seconds"] == round((y.shape[0] - end) / sr + 3.0, 3)
+    (splice,) = ext.splices
+    join = round(splice.output_time * sr)
+    assert join <= end and splice.source_from == pytest.approx(1.0 + join / sr)
+    np.testing.assert_array_equal(ext.samples[:join, 0], y[:join])  # starts with the sound
+    silent = Audio(np.zeros((5 * sr, 1), np.float32), sr)
+    assert sound_bounds(silent.samples, sr) == (0, 5 * sr)  # nothing but silence: kept whole
+    short = Audio(np.concatenate([np.zeros(3 * sr), sine(0.5, sr)])[:, None], sr)
+    with pytest.raises(ConfigError, match=r"only 0\.50 s of sound"):
+        extend_neural(short, 6.0, run_dir, progress=False)
 
 
 def test_seq2seq_trains_and_chains(tmp_path, song_path):

@@ -53,9 +53,10 @@ def test_reproducible_with_an_rng_seed_and_varied_without(generator: Generator) 
 
 
 def test_lengths_in_bars_and_seconds(generator: Generator) -> None:
-    [bars] = generator.generate_continuation(SEED, bars=2, rng_seed=0)  # 4/4: 32 steps
+    # 4/4: 32 steps, and the 8 that finish the half-bar seed's bar (bars end on a bar line)
+    [bars] = generator.generate_continuation(SEED, bars=2, rng_seed=0)
     [seconds] = generator.generate_continuation(SEED, seconds=4.0, rng_seed=0)  # 120 qpm: 32
-    assert len(bars.tokens) == len(seconds.tokens) == 32
+    assert len(bars.tokens) == 40 and len(seconds.tokens) == 32
 
 
 def test_from_scratch_and_stop_at_end(generator: Generator) -> None:

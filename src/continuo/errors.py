@@ -25,7 +25,18 @@ class ReadError(ContinuoError):
 
 
 class CodecError(ContinuoError):
-    """A score cannot be encoded by a codec (e.g. a chord given to the monophonic melody codec)."""
+    """A score cannot be encoded by a codec (e.g. a chord given to the monophonic melody codec).
+
+    ``reason`` is what is wrong; ``option``, when given, names the codec option that would accept
+    the score (``"polyphony='top' keeps the highest line"``). The message is both, the option in
+    parentheses; a front end without that option (``generate``) words its own advice from
+    ``reason``.
+    """
+
+    def __init__(self, reason: str, *, option: str | None = None) -> None:
+        self.reason = reason
+        self.option = option
+        super().__init__(f"{reason} ({option})" if option else reason)
 
 
 class SeedError(ContinuoError):

@@ -158,6 +158,8 @@ class ScoreResult:
     notes: int
     seconds: float
     seed_notes: int
+    rng_seed: int | None = None
+    """The random seed it was made with (the same for every variation of one Generate)."""
 
 
 def show_score_results(results: list[ScoreResult], key: str) -> None:
@@ -165,9 +167,12 @@ def show_score_results(results: list[ScoreResult], key: str) -> None:
     for index, result in enumerate(results, 1):
         with st.container(border=True, key=f"{key}-result-{index}"):
             new = result.notes - result.seed_notes
+            seed = (
+                "" if result.rng_seed is None else f" &nbsp;·&nbsp; random seed {result.rng_seed}"
+            )
             st.markdown(
                 f"**Variation {index}** &nbsp;·&nbsp; {result.seed_notes} seed notes + {new} new "
-                f"&nbsp;·&nbsp; {result.seconds:.1f} s"
+                f"&nbsp;·&nbsp; {result.seconds:.1f} s{seed}"
             )
             st.image(result.png, width="stretch")
             st.audio(result.wav, format="audio/wav")

@@ -9,6 +9,7 @@ removed before it returns.
 from __future__ import annotations
 
 import io
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,14 +35,15 @@ MAX_RNG_SEED = 2**31 - 1
 
 @dataclass(frozen=True)
 class Settings:
-    """What to generate: ``bars`` of continuation, sampling, ``variations`` and the RNG seed;
+    """What to generate: ``bars`` of continuation, sampling, ``variations`` and the RNG seed
+    (None: a fresh one each time, drawn by :func:`generate_results` and shown with the results);
     ``last_bars`` of a seed file (None: all of it)."""
 
     bars: int
     temperature: float
     top_p: float | None
     variations: int
-    rng_seed: int
+    rng_seed: int | None = None
     last_bars: int | None = None
 
 
@@ -89,17 +91,19 @@ def settings_controls(key: str, *, default_bars: int = 8, max_bars: int = 32) ->
         "Random seed",
         0,
         MAX_RNG_SEED,
-        1,
+        None,
         1,
         key=f"{key}-rng-seed",
-        help="the same seed and settings give the same music",
+        placeholder="new each time",
+        help="empty: new music each time, with its seed shown beside the result; type that seed "
+        "here (with the same settings) to get the same music again",
     )
     return Settings(
         bars=int(bars),
         temperature=float(temperature),
         top_p=None if float(top_p) >= 1.0 else float(top_p),
         variations=int(variations),
-        rng_seed=int(rng_seed),
+        rng_seed=None if rng_seed is None else int(rng_seed),
     )
 
 
@@ -131,7 +135,12 @@ def pianoroll_png(score: Any, seed_end: int, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def _result(continuation: Any, folder: Path, name: str) -> ScoreResult:
+def fresh_rng_seed() -> int:
+    """A random seed for one Generate, in the range the seed box takes."""
+    return secrets.randbelow(MAX_RNG_SEED + 1)
+
+
+def _result(continuation: Any, folder: Path, name: str, rng_seed: int) -> ScoreResult:
     """One continuation as files in ``folder`` (MIDI, MusicXML, WAV), read back as bytes."""
     from continuo.io import write_midi, write_musicxml
     from continuo.io.render import write_wav
@@ -150,6 +159,7 @@ def _result(continuation: Any, folder: Path, name: str) -> ScoreResult:
         notes=int(score.note_num()),
         seconds=float(score.to("second").end()),
         seed_notes=_seed_note_count(score, continuation.seed_end),
+        rng_seed=rng_seed,
     )
 
 
@@ -171,13 +181,14 @@ def generate_results(
                 progress.progress(0.1, text="Reading the seed file…")
                 seed = _seed_score(seed, folder, settings.last_bars, suffixes)
             progress.progress(0.15, text="Writing music…")
+            rng_seed = settings.rng_seed if settings.rng_seed is not None else fresh_rng_seed()
             continuations = generator.generate_continuation(
                 seed,
                 bars=settings.bars,
                 num_outputs=settings.variations,
                 temperature=settings.temperature,
                 top_p=settings.top_p,
-                rng_seed=settings.rng_seed,
+                rng_seed=rng_seed,
             )
             results = []
             for index, continuation in enumerate(continuations, 1):
@@ -185,7 +196,7 @@ def generate_results(
                     0.3 + 0.7 * (index - 1) / len(continuations),
                     text=f"Rendering variation {index} of {len(continuations)}…",
                 )
-                results.append(_result(continuation, folder, f"{stem}-{index}"))
+                results.append(_result(continuation, folder, f"{stem}-{index}", rng_seed))
         return results
     finally:
         progress.empty()

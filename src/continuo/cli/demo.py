@@ -20,7 +20,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Continue the opening of a German folk song for 8 bars with the model that "
         "ships inside continuo, and write MIDI, MusicXML, WAV and a piano-roll PNG.",
     )
-    parser.add_argument("--out", type=Path, default=Path("continuo-output"), metavar="DIR")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("continuo-output"),
+        metavar="DIR_OR_FILE",
+        help="a folder (default: continuo-output, which gets demo-1.*), or a file name ending "
+        "in .mid, .midi, .musicxml, .wav or .png",
+    )
     parser.set_defaults(run=run)
 
 
@@ -32,5 +39,5 @@ def run(args: argparse.Namespace) -> int:
         DEMO_SEED, bars=8, temperature=0.9, top_p=0.95, rng_seed=7, num_outputs=1
     )
     print(f"continued {DEMO_SEED!r} with the bundled folk model:")
-    write_outputs(outputs, args.out, "demo")
+    write_outputs(outputs, args.out, None, default_name="demo")
     return 0

@@ -3,6 +3,7 @@
 continuo extend song.ogg --duration 300 --out long.wav
 continuo extend song.ogg --duration 5:00 --out long.flac --json
 continuo extend song.ogg --duration 90 --out more.wav --method neural --model runs/audio
+continuo extend song.ogg --duration 300 --out out          # writes out/song-extended.ogg
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from continuo.cli.options import resolve_out
 from continuo.errors import ConfigError
 
 __all__ = ["add_parser", "parse_duration", "run"]
@@ -42,7 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Extend INPUT (wav, flac, ogg, mp3) to exactly --duration seconds. The output starts "
             "with the original, keeps its sample rate and channels, and ends on the song's own "
             "ending (or a fade). structure (default): replays the recording's own beats along "
-            "seamless jumps. neural: continues it with a model trained by `continuo train-audio`."
+            "seamless jumps. neural: continues it with a model trained by `continuo train-audio`; "
+            "silence at the start and end of INPUT is trimmed first (so a recording that ends in "
+            "silence is continued from its last sound), and the output says how much."
         ),
     )
     parser.add_argument("input", metavar="INPUT", help="the recording to extend")
@@ -50,7 +54,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--duration", required=True, metavar="SECONDS", help="output length: seconds or m:ss"
     )
     parser.add_argument(
-        "--out", required=True, metavar="OUT", help="output file; .wav, .flac, .ogg or .mp3"
+        "--out",
+        required=True,
+        metavar="FILE_OR_DIR",
+        help="a name ending in .wav, .flac, .ogg or .mp3 is the output file; a name without a "
+        "suffix, or an existing folder, is a folder that gets INPUT-extended.EXT (the input's "
+        "format, else .wav); any other suffix is an error (the rule of generate --out too)",
     )
     parser.add_argument("--method", choices=METHODS, default="structure")
     parser.add_argument("--model", metavar="RUN_DIR", help="model folder for --method neural")
@@ -67,10 +76,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from continuo.audio.extension import check_duration, check_input, is_silent
-    from continuo.io.audio import check_writable, read_audio, write_audio
+    from continuo.io.audio import WRITABLE_FORMATS, check_writable, read_audio, write_audio
 
     duration = check_duration(parse_duration(str(args.duration)))
-    out = Path(args.out)
+    out, is_file = resolve_out(args.out, tuple(WRITABLE_FORMATS))
+    if not is_file:
+        source = Path(args.input)
+        suffix = source.suffix.lower() if source.suffix.lower() in WRITABLE_FORMATS else ".wav"
+        out = out / f"{source.stem}-extended{suffix}"
     check_writable(out)
     if args.method == "neural" and not args.model:
         raise ConfigError("--method neural needs --model RUN_DIR (make one: continuo train-audio)")
@@ -107,8 +120,17 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         ending = {"song": "its own ending", "fade": "a fade", "original": "unchanged"}
+        trimmed = ""
+        lead = result.details.get("trimmed_start_seconds", 0.0)
+        tail = result.details.get("trimmed_end_seconds", 0.0)
+        if lead or tail:
+            trimmed = (
+                f"; silence trimmed before continuing: {lead:.2f} s at the start, "
+                f"{tail:.2f} s at the end"
+            )
         print(
             f"{out}: {result.duration:.2f} s from {audio.duration:.2f} s, "
             f"{len(result.splices)} splice(s), ends with {ending.get(result.ending, result.ending)}"
+            f"{trimmed}"
         )
     return 0

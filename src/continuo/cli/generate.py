@@ -6,12 +6,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from continuo.cli.options import resolve_out
 from continuo.errors import ConfigError
 
 if TYPE_CHECKING:
     from continuo.generation.generator import Continuation
 
-__all__ = ["add_parser", "run", "write_outputs"]
+__all__ = ["OUTPUT_SUFFIXES", "add_parser", "output_stems", "run", "write_outputs"]
+
+#: What ``--out FILE`` may end in; each names all four outputs' common stem.
+OUTPUT_SUFFIXES = (".mid", ".midi", ".musicxml", ".wav", ".png")
 
 EPILOG = """\
 seeds:
@@ -24,8 +28,15 @@ examples:
   continuo generate --seed "67 _ 67 _ 65 64 _ r" --bars 8 --out continuo-output
   continuo generate --model runs/essen --num-outputs 4 --temperature 0.9 --top-p 0.95 --out out
   continuo generate --model runs/piano --seed-file intro.mid --seconds 30 --out out
+  continuo generate --seed "67 _ 67 _ 65 64 _ r" --bars 8 --out mysong.mid
 
-For each output it writes NAME-N.mid, .musicxml, .wav and .png into --out and prints the paths.
+outputs (--out follows the same rule as in continuo extend):
+  --out mysong.mid    a name ending in .mid, .midi, .musicxml, .wav or .png is a file: writes
+                      mysong.mid, .musicxml, .wav and .png (several outputs: mysong-1.*, ...)
+  --out FOLDER        a name without a suffix, or an existing folder: writes NAME-1.mid,
+                      .musicxml, .wav, .png (NAME-2.*, ...) into it (--name, default output)
+  any other suffix is an error, and so is a file where a folder is needed.
+It prints the path of every file written.
 """
 
 
@@ -61,8 +72,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rng-seed", type=int, metavar="S", help="makes the output reproducible")
     parser.add_argument("--stop-at-end", action="store_true", help="stop where the song ends")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR")
-    parser.add_argument("--name", default="output", help="file name stem (default: output)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR_OR_FILE",
+        help="a folder, or a file name ending in .mid, .midi, .musicxml, .wav or .png",
+    )
+    parser.add_argument(
+        "--name", help="file name stem in a folder --out (default: output; NAME-1.mid, ...)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -71,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.num_outputs < 1:
         raise ConfigError("--num-outputs must be at least 1")
+    output_stems(args.out, args.num_outputs, args.name)  # a bad --out fails before any work
     generator = Generator.from_pretrained(args.model, device=args.device)
     outputs = generator.generate_continuation(
         args.seed_file if args.seed_file is not None else args.seed,
@@ -89,8 +109,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_outputs(outputs: list[Continuation], folder: Path, name: str) -> None:
-    """Save every output and print one line per file written."""
-    for i, output in enumerate(outputs, start=1):
-        for path in output.save(folder, f"{name}-{i}").values():
+def output_stems(
+    out: Path, count: int, name: str | None = None, default_name: str = "output"
+) -> tuple[Path, list[str], str]:
+    """``(folder, one stem per output, MIDI suffix)`` for ``--out`` (see the epilog).
+
+    A folder gets ``NAME-1``, ``NAME-2``, ...; a file name ``song.mid`` is the stem ``song`` for
+    one output and ``song-1``, ``song-2``, ... for several, in the file's folder.
+    """
+    path, is_file = resolve_out(out, OUTPUT_SUFFIXES)
+    if not is_file:
+        stem = name or default_name
+        return path, [f"{stem}-{i}" for i in range(1, count + 1)], ".mid"
+    if name:
+        raise ConfigError(f"--name is for a folder --out; {out} already names the files")
+    midi = ".midi" if path.suffix.lower() == ".midi" else ".mid"
+    if count == 1:
+        return path.parent, [path.stem], midi
+    return path.parent, [f"{path.stem}-{i}" for i in range(1, count + 1)], midi
+
+
+def write_outputs(
+    outputs: list[Continuation], out: Path, name: str | None, default_name: str = "output"
+) -> None:
+    """Save every output where ``--out`` says (:func:`output_stems`) and print each file."""
+    folder, stems, midi = output_stems(out, len(outputs), name, default_name)
+    for output, stem in zip(outputs, stems, strict=True):
+        for path in output.save(folder, stem, midi_suffix=midi).values():
             print(path)

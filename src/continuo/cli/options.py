@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from continuo.errors import ConfigError
 
-__all__ = ["parse_key_values", "parse_value"]
+__all__ = ["parse_key_values", "parse_value", "resolve_out"]
 
 
 def parse_key_values(pairs: Sequence[str] | None, what: str) -> dict[str, Any]:
@@ -31,3 +32,43 @@ def parse_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def resolve_out(out: str | Path, suffixes: Sequence[str]) -> tuple[Path, bool]:
+    """``(path, is_file)`` for an ``--out`` value, by the rule of every command that writes
+    music: a name ending in one of the command's output ``suffixes`` is a file; a name without a
+    suffix, or an existing folder, is a folder; any other suffix is an error.
+
+    ``suffixes`` are the command's output suffixes (``.wav``, ...). A file's folder, or the
+    folder itself, may not exist yet; a path that exists as a file where a folder is needed (the
+    folder, or any folder above it) is a :class:`ConfigError`, as is an unknown suffix.
+    """
+    path = Path(out)
+    suffix = path.suffix.lower()
+    listed = ", ".join(suffixes)
+    if path.is_dir():
+        _check_folders(path, path)
+        return path, False
+    if suffix in suffixes:
+        _check_folders(path.parent, path)
+        return path, True
+    if suffix:
+        raise ConfigError(
+            f"{path}: --out cannot write '{suffix}' files; give a file name ending in {listed}, "
+            "or a folder"
+        )
+    if path.exists():
+        raise ConfigError(
+            f"{path}: is a file, not a folder; --out is a folder or a file name ending in {listed}"
+        )
+    _check_folders(path, path)
+    return path, False
+
+
+def _check_folders(folder: Path, out: Path) -> None:
+    """:class:`ConfigError` when ``folder`` or a folder above it exists as something else."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise ConfigError(f"{out}: {candidate} is a file, not a folder")
+            return

@@ -227,8 +227,8 @@ class MelodyCodec(Codec):
                     if not top:
                         raise CodecError(
                             f"notes overlap at quarter {format_quarters(int(notes.onset[i]), tpq)}"
-                            ": a chord or several voices is not a melody (polyphony='top' keeps "
-                            "the highest line)"
+                            ": a chord or several voices is not a melody",
+                            option="polyphony='top' keeps the highest line",
                         )
                     if last[2] > p:
                         continue  # under a higher sounding note: dropped

@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 import symusic
-from tqdm import tqdm
 
 from continuo.codecs import Codec, codec_from_dict
 from continuo.data.cache import ParseCache, file_digest, pack, unpack
 from continuo.data.sources import SourceFile, expand_sources
 from continuo.errors import CodecError, ConfigError, ContinuoError, ReadError
+from continuo.progress import progress_bar
 
 __all__ = [
     "MANIFEST_VERSION",
@@ -174,7 +174,8 @@ def prepare_corpus(
 ) -> BuildSummary:
     """Build the dataset ``out`` from ``sources`` with ``codec``; see the module docstring.
 
-    ``cache_dir=None`` disables the cache. ``progress=None`` shows a bar only on a terminal.
+    ``cache_dir=None`` disables the cache. ``progress=None``: a bar on a terminal, and a line
+    every few seconds when standard error is piped or logged; False: nothing.
     ``jsb_grid`` (``16th``, ``8th``, ``quarter``): the grid at which to read JSB chorales given
     at several; None: the codec's grid where a file has it, else the finest. Raises
     :class:`ReadError` when no piece at all could be read (nothing is written then).
@@ -224,7 +225,8 @@ def prepare_corpus(
             continue
         for label, blob in unpack(encoded[key]):
             if label == _ERROR:
-                summary.skipped.append({"file": str(source.path), "reason": blob.decode()})
+                # named as its pieces are: relative to the source given, whatever its form
+                summary.skipped.append({"file": source.name, "reason": blob.decode()})
                 continue
             if label.startswith(_SKIP):
                 piece_name = source.name + label[len(_SKIP) :]
@@ -408,7 +410,10 @@ def _reason(error: ContinuoError, path: str) -> str:
 def _run(tasks, codec_dict, jobs, progress):
     """Yield ``_process`` results for ``tasks``, in parallel when there are enough of them."""
     jobs = max(1, jobs or os.cpu_count() or 1)
-    bar = tqdm(total=len(tasks), unit="file", desc="reading", disable=_no_bar(progress, tasks))
+    # a live bar on a terminal; piped or logged, a line every few seconds
+    bar = progress_bar(
+        total=len(tasks), unit="file", desc="reading", enabled=progress if tasks else False
+    )
     try:
         if jobs == 1 or len(tasks) < 16:
             _init_worker(codec_dict)
@@ -425,12 +430,6 @@ def _run(tasks, codec_dict, jobs, progress):
                 bar.update()
     finally:
         bar.close()
-
-
-def _no_bar(progress: bool | None, tasks: list) -> bool | None:
-    if not tasks:
-        return True
-    return None if progress is None else not progress
 
 
 # -- output ----------------------------------------------------------------------------------

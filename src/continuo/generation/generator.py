@@ -24,9 +24,16 @@ import torch
 
 from continuo.codecs import Codec
 from continuo.codecs.melody import parse_melody_text
-from continuo.errors import SeedError
+from continuo.errors import ConfigError, SeedError
 from continuo.generation.sampling import check_sampling_args, sample_next
-from continuo.generation.seeds import length_in_steps, seed_from_file, seed_from_text, seed_meter
+from continuo.generation.seeds import (
+    encode_seed,
+    length_in_steps,
+    seed_from_file,
+    seed_from_text,
+    seed_meter,
+    steps_to_bar_line,
+)
 from continuo.pretrained import resolve_model
 from continuo.score import Score
 from continuo.training.checkpoint import load_checkpoint
@@ -43,16 +50,26 @@ class Continuation:
     seed_end: int
     """Tick at which the continuation starts (0 when there was no seed)."""
     tokens: list[str] = field(default_factory=list)
-    """The generated tokens, continuation only, as the codec writes them."""
+    """The generated tokens, continuation only, in the codec's vocabulary and in the output's
+    key: the notes they name are the notes of :attr:`score` after ``seed_end`` (a transposing
+    codec's model works in C major / A minor; its tokens are moved back with the notes)."""
 
-    def save(self, folder: str | os.PathLike[str], stem: str) -> dict[str, Path]:
-        """Write ``stem.mid``, ``.musicxml``, ``.wav`` and ``.png`` into ``folder``."""
+    def save(
+        self, folder: str | os.PathLike[str], stem: str, *, midi_suffix: str = ".mid"
+    ) -> dict[str, Path]:
+        """Write ``stem.mid`` (or ``midi_suffix``), ``.musicxml``, ``.wav`` and ``.png`` into
+        ``folder``, made when missing; :class:`ConfigError` when it exists as a file."""
         from continuo import io
         from continuo.io.render import write_pianoroll_png, write_wav
 
         folder = Path(folder)
+        for candidate in (folder, *folder.parents):
+            if candidate.exists():
+                if not candidate.is_dir():
+                    raise ConfigError(f"{folder}: {candidate} is a file, not a folder")
+                break
         paths = {
-            "midi": folder / f"{stem}.mid",
+            "midi": folder / f"{stem}{midi_suffix}",
             "musicxml": folder / f"{stem}.musicxml",
             "wav": folder / f"{stem}.wav",
             "png": folder / f"{stem}.png",
@@ -129,6 +146,9 @@ class Generator:
             time_signature=meter.time_signature,
             qpm=meter.qpm,
         )
+        if bars is not None:  # end on a bar line, whatever part of a bar the seed fills
+            seed_end = self._seed_span(seed_score, seed_ids)[1] if seed_score is not None else 0
+            n_steps = steps_to_bar_line(seed_score, seed_end, n_steps, self.steps_per_quarter)
         prompt = [self.codec.separator_id, *seed_ids]
         generated = self._sample(
             prompt, n_steps / self.steps_per_quarter, num_outputs, temperature, top_k, top_p,
@@ -146,7 +166,8 @@ class Generator:
         is_file = isinstance(seed, os.PathLike) or (Path(text).suffix and Path(text).is_file())
         if isinstance(seed, Score) or is_file:
             score = seed if isinstance(seed, Score) else seed_from_file(text, last_bars=last_bars)
-            return score, self.codec.encode(score), self.codec.transposition(score)
+            ids = encode_seed(self.codec, score, text or "the seed score")
+            return score, ids, self.codec.transposition(score)
         if self.codec.name != "melody":
             raise SeedError(
                 f"a text seed is for melody models; this model uses the {self.codec.name!r} "
@@ -220,6 +241,15 @@ class Generator:
                 logits = self.model(x)[0][:, -1]
         return outputs
 
+    def _seed_span(self, seed: Score, seed_ids: list[int]) -> tuple[int, int]:
+        """``(offset, seed_end)`` in ``seed``'s ticks: where the seed's decoded tokens go (a codec
+        may drop the silence before the first note: the tokens are put back there) and where
+        the continuation starts."""
+        tpq = seed.ticks_per_quarter
+        decoded_seed = self.codec.decode(seed_ids)
+        offset = seed.start() - round(decoded_seed.start() * tpq / decoded_seed.ticks_per_quarter)
+        return offset, offset + round(self.codec.length_in_quarters(seed_ids) * tpq)
+
     def _assemble(
         self, seed: Score | None, seed_ids: list[int], new_ids: list[int], shift: int
     ) -> Continuation:
@@ -227,16 +257,17 @@ class Generator:
         full = self.codec.decode([*seed_ids, *new_ids])
         if shift:
             full = full.shift_pitch(-shift)
-        tokens = self.codec.ids_to_tokens(new_ids)
+        # the tokens name the output's notes: in the seed's key, like the score
+        table = self.codec.pitch_shift_table(-shift) if shift else None
+        tokens = self.codec.ids_to_tokens(
+            table[np.asarray(new_ids, dtype=np.int64)].tolist() if table is not None else new_ids
+        )
         if seed is None:
             return Continuation(full, 0, tokens)
         tpq = seed.ticks_per_quarter
         full = full.resample(tpq, min_dur=1) if full.ticks_per_quarter != tpq else full
-        # a codec may drop the silence before the seed's first note: put the tokens back there
-        decoded_seed = self.codec.decode(seed_ids)
-        offset = seed.start() - round(decoded_seed.start() * tpq / decoded_seed.ticks_per_quarter)
+        offset, seed_end = self._seed_span(seed, seed_ids)
         full = full.shift_time(offset) if offset else full
-        seed_end = offset + round(self.codec.length_in_quarters(seed_ids) * tpq)
         out = seed.copy()
         for track in full.tracks:
             target = _matching_track(out, track)

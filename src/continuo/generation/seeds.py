@@ -6,7 +6,8 @@
 - :func:`seed_from_file`: any file :func:`continuo.io.read_score` reads (MIDI, kern, ABC,
   MusicXML), optionally only its last bars (:func:`clip_last_bars`).
 - :func:`length_in_steps`: a requested length in steps, bars or seconds as a number of grid
-  steps of a codec, given the meter and tempo of the seed (:func:`seed_meter`).
+  steps of a codec, given the meter and tempo of the seed (:func:`seed_meter`);
+  :func:`steps_to_bar_line` lengthens a length in bars so that the output ends on a bar line.
 
 Every user mistake raises :class:`~continuo.errors.SeedError` or
 :class:`~continuo.errors.ConfigError` with a one-line message.
@@ -16,25 +17,30 @@ from __future__ import annotations
 
 import math
 import os
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import symusic
 
 from continuo.codecs.melody import MelodyCodec, parse_melody_text
-from continuo.errors import ConfigError, SeedError
+from continuo.errors import CodecError, ConfigError, SeedError
 from continuo.io import read_score
 from continuo.io.pianoroll_plot import bar_starts
 from continuo.score import Score
+
+if TYPE_CHECKING:
+    from continuo.codecs import Codec
 
 __all__ = [
     "DEFAULT_QPM",
     "DEFAULT_TIME_SIGNATURE",
     "Meter",
     "clip_last_bars",
+    "encode_seed",
     "length_in_steps",
     "seed_from_file",
     "seed_from_text",
     "seed_meter",
+    "steps_to_bar_line",
 ]
 
 DEFAULT_QPM = 120.0
@@ -89,6 +95,25 @@ def seed_from_file(path: str | os.PathLike[str], *, last_bars: int | None = None
         return clip_last_bars(score, last_bars)
     except SeedError as error:
         raise SeedError(f"{os.fspath(path)}: {error}") from None
+
+
+def encode_seed(codec: Codec, score: Score, name: str) -> list[int]:
+    """``codec.encode(score)`` for a seed called ``name`` (its file, or "the seed score").
+
+    A score the codec refuses is a :class:`SeedError` that names the seed and says what a
+    caller of the generator can do about it; a codec option it would need (``polyphony='top'``)
+    is not something generation offers, so it is not suggested.
+    """
+    try:
+        return codec.encode(score)
+    except CodecError as error:
+        advice = ""
+        if not codec.polyphonic:
+            advice = (
+                f"; this model's {codec.name!r} codec continues one-voice melodies: give a seed "
+                "with one voice, or use a polyphonic model (such as 'piano')"
+            )
+        raise SeedError(f"{name}: {error.reason}{advice}") from None
 
 
 def clip_last_bars(score: Score, n: int) -> Score:
@@ -223,6 +248,27 @@ def length_in_steps(
             )
         quarters = value * qpm / 60.0
     return max(1, round(quarters * steps_per_quarter))
+
+
+def steps_to_bar_line(seed: Score | None, seed_end: int, steps: int, steps_per_quarter: int) -> int:
+    """``steps`` grid steps after tick ``seed_end`` of ``seed``, lengthened as little as needed
+    for the output to end on a bar line of the seed's meter.
+
+    Bar lines are those of :func:`~continuo.io.pianoroll_plot.bar_starts` (the seed's time
+    signatures, 4/4 without one; from tick 0 without a seed). A seed that stops half-way through
+    a bar, continued for 8 bars, ends after 8 and a half: on the bar line, not in mid-bar.
+    """
+    score = seed if seed is not None else symusic.Score(480)
+    if score.ttype != symusic.TimeUnit.tick:
+        score = score.to("tick")
+    tpq = score.ticks_per_quarter
+    step = tpq / steps_per_quarter
+    origin = bar_starts(score, seed_end + 1)[-1]  # the bar the continuation starts in
+    numerator, denominator = seed_meter(score).time_signature
+    bar = tpq * 4 * numerator / denominator
+    end = seed_end + steps * step
+    bars = math.ceil((end - origin) / bar - 1e-9)
+    return max(steps, math.ceil((origin + bars * bar - seed_end) / step - 1e-9))
 
 
 def _check_time_signature(time_signature: tuple[int, int]) -> tuple[int, int]:

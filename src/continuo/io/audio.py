@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +84,8 @@ def read_audio(path: str | os.PathLike[str]) -> Audio:
     if path.is_dir():
         raise ReadError(path, "is a directory, not an audio file")
     try:
-        info = sf.info(str(path))
+        with _quiet_decoder():
+            info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as error:
         raise ReadError(path, f"not a readable audio file ({_reason(error)})") from None
     if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
@@ -90,7 +94,8 @@ def read_audio(path: str | os.PathLike[str]) -> Audio:
             f"sample rate {info.samplerate} Hz is outside {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz",
         )
     try:
-        samples, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with _quiet_decoder():
+            samples, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as error:
         reason = f"cannot decode the audio, truncated or corrupt? ({_reason(error)})"
         raise ReadError(path, reason) from None
@@ -188,6 +193,30 @@ def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
         np.asarray(samples, dtype=np.float32), orig_sr=orig_sr, target_sr=target_sr, axis=0
     )
     return out.astype(np.float32, copy=False)
+
+
+@contextlib.contextmanager
+def _quiet_decoder() -> Iterator[None]:
+    """Silence what the decoders print while a file is read: libsndfile's mpg123 writes notes
+    and warnings about a damaged MP3 (``Note: Trying to resync...``) straight to the process's
+    standard error, and Python warnings may come too. :func:`read_audio` reports a bad file in
+    one line of its own, so the decoder's chatter is dropped (file descriptor 2 points at
+    ``/dev/null`` for the duration; where it cannot be redirected, nothing changes)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):
+            yield
+            return
+        try:
+            with open(os.devnull, "wb") as devnull:
+                os.dup2(devnull.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _reason(error: BaseException) -> str:

@@ -1,4 +1,8 @@
-"""The ``neural`` extender: the whole input, then a model's continuation of it, then a fade.
+"""The ``neural`` extender: the input's sound, then a model's continuation of it, then a fade.
+
+Silence at the start and end of the input is trimmed first (:func:`sound_bounds`): a recording
+that ends in silence would otherwise be continued with more silence. The output is the trimmed
+input followed by the continuation; how much was trimmed is in the result's ``details``.
 
 seed -> mono at the model's rate -> log-mel -> model (frame RNN or chained encoder-decoder) ->
 log-mel of the continuation -> magnitudes -> Griffin-Lim seeded with the input's own last STFT
@@ -16,7 +20,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from continuo.audio.extension import Extension, Splice, check_duration, check_input
+from continuo.audio.extension import (
+    MIN_INPUT_S,
+    Extension,
+    Splice,
+    check_duration,
+    check_input,
+)
 from continuo.audio.neural.checkpoint import LoadedModel, load_model
 from continuo.audio.neural.features import log_mel, stft
 from continuo.audio.neural.runtime import DEFAULT_THREADS, torch_threads
@@ -25,11 +35,34 @@ from continuo.audio.splice import correlation, crossfade_gains, fade_out
 from continuo.errors import ConfigError
 from continuo.io.audio import Audio, resample, to_mono
 
-__all__ = ["continue_waveform", "extend_neural", "limit_energy"]
+__all__ = ["TRIM_DB", "continue_waveform", "extend_neural", "limit_energy", "sound_bounds"]
 
 CONTEXT_S = 20.0  # seconds of the input the model reads before continuing
 PREFIX_FRAMES = 16  # true STFT frames that anchor the phase of each Griffin-Lim block
 BLOCK_FRAMES = 1024  # generated frames per Griffin-Lim block (about 12 s)
+#: Frames (20 ms) this far (dB) below the loudest frame are silence at the ends of an input.
+TRIM_DB = 40.0
+TRIM_FRAME_S = 0.02
+
+
+def sound_bounds(
+    samples: np.ndarray, sample_rate: int, below_db: float = TRIM_DB
+) -> tuple[int, int]:
+    """``(start, end)``: the samples of ``samples`` ``(n, channels)`` between its leading and
+    trailing silence, to the nearest 20 ms frame. Silence is a frame whose RMS is more than
+    ``below_db`` below the loudest frame's; an input that is silent throughout is kept whole."""
+    mono = to_mono(samples).astype(np.float64)
+    n = mono.shape[0]
+    hop = max(1, round(TRIM_FRAME_S * sample_rate))
+    frames = -(-n // hop)
+    padded = np.zeros(frames * hop)
+    padded[:n] = mono
+    rms = np.sqrt(np.mean(padded.reshape(frames, hop) ** 2, axis=1))
+    peak = float(rms.max(initial=0.0))
+    if peak <= 0.0:
+        return 0, n
+    active = np.nonzero(rms >= peak * 10.0 ** (-below_db / 20.0))[0]
+    return int(active[0]) * hop, min((int(active[-1]) + 1) * hop, n)
 
 
 @torch.inference_mode()
@@ -126,23 +159,44 @@ def extend_neural(
     progress: bool | None = None,
     threads: int | None = DEFAULT_THREADS,
 ) -> Extension:
-    """``audio`` followed by the model's continuation, exactly ``duration`` seconds, faded out.
+    """``audio``'s sound followed by the model's continuation, exactly ``duration`` seconds,
+    faded out.
 
-    ``duration`` must be at least the input's; the output keeps its rate and channels.
-    ``threads``: torch threads (see :mod:`.runtime`).
+    The silence at both ends of ``audio`` is trimmed first (:func:`sound_bounds`; the seconds
+    trimmed are ``details["trimmed_start_seconds"]`` and ``["trimmed_end_seconds"]``), so the
+    output starts with the input's first sound and the model continues from its last.
+    ``duration`` must be at least that trimmed length; the output keeps the input's rate and
+    channels. ``threads``: torch threads (see :mod:`.runtime`).
     """
     duration = check_duration(duration)
     check_input(audio, name)
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     sr = audio.sample_rate
+    input_duration = audio.duration
+    sound_start, sound_end = sound_bounds(audio.samples, sr)
+    trimmed = {
+        "trimmed_start_seconds": round(sound_start / sr, 3),
+        "trimmed_end_seconds": round((audio.n_samples - sound_end) / sr, 3),
+    }
+    was_trimmed = (sound_start, sound_end) != (0, audio.n_samples)
+    if was_trimmed:
+        audio = Audio(audio.samples[sound_start:sound_end], sr, audio.subtype)
+        if audio.duration < MIN_INPUT_S:
+            raise ConfigError(
+                f"{name}: only {audio.duration:.2f} s of sound between the silence at its start "
+                f"and end, too short to continue (at least {MIN_INPUT_S:g} s is needed)"
+            )
     target = round(duration * sr)
     if target < audio.n_samples:
+        sound = " of sound (silence trimmed)" if was_trimmed else ""
         raise ConfigError(
             f"--method neural continues the input, so --duration {duration:g} s must be at least "
-            f"its {audio.duration:.2f} s (use --method structure to shorten a recording)"
+            f"its {audio.duration:.2f} s{sound} (use --method structure to shorten a recording)"
         )
     if target == audio.n_samples:
-        return Extension(audio.samples.copy(), sr, [], "original", "neural", audio.duration)
+        return Extension(
+            audio.samples.copy(), sr, [], "original", "neural", input_duration, trimmed
+        )
     fs = loaded.features.sample_rate
     clock = time.perf_counter()
     seed_wave = resample(to_mono(audio.samples), sr, fs)
@@ -187,6 +241,8 @@ def extend_neural(
         "generated_seconds": round(generated, 3),
         "generation_seconds": round(elapsed, 3),
         "realtime_factor": round(elapsed / generated, 4) if generated > 0 else None,
+        **trimmed,
     }
-    splice = Splice(join / sr, join / sr, None, None)
-    return Extension(out, sr, [splice], "fade", "neural", audio.duration, details)
+    # the splice's time in the source counts the trimmed start back in
+    splice = Splice(join / sr, (sound_start + join) / sr, None, None)
+    return Extension(out, sr, [splice], "fade", "neural", input_duration, details)
