@@ -24,6 +24,12 @@ seeds:
   --seed "G4 _ G4 _ F4 E4"            note names (C4 = 60)
   --seed-file song.mid --last-bars 4  a MIDI, kern, ABC or MusicXML file (or its last bars)
 
+lengths:
+  --steps, --bars or --seconds: at most 65,536 grid steps per generation (with 16th-note steps,
+  as the folk model's: 16,384 quarter notes, 4,096 bars of 4/4, 2 h 16 min at 120 qpm); a longer
+  request is refused. --num-outputs: 1 to 256. Long generations show their progress on standard
+  error (a line every few seconds when that is not a terminal).
+
 examples:
   continuo generate --seed "67 _ 67 _ 65 64 _ r" --bars 8 --out continuo-output
   continuo generate --model runs/essen --num-outputs 4 --temperature 0.9 --top-p 0.95 --out out
@@ -60,15 +66,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--last-bars", type=int, metavar="N", help="use only the seed's last N bars"
     )
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, metavar="N", help="length in grid steps (16ths)")
+    length.add_argument(
+        "--steps",
+        type=int,
+        metavar="N",
+        help="length in grid steps (16ths for the folk model), at most 65,536",
+    )
     length.add_argument(
         "--bars", type=float, metavar="N", help="length in bars of the seed's meter"
     )
     length.add_argument("--seconds", type=float, metavar="S", help="length in seconds")
+    parser.add_argument("--num-outputs", type=int, default=1, metavar="N", help="1 to 256")
     parser.add_argument("--temperature", type=float, default=1.0, metavar="T")
     parser.add_argument("--top-k", type=int, metavar="K", help="sample among the K likeliest")
     parser.add_argument("--top-p", type=float, default=0.95, metavar="P", help="nucleus sampling")
-    parser.add_argument("--num-outputs", type=int, default=1, metavar="N")
     parser.add_argument("--rng-seed", type=int, metavar="S", help="makes the output reproducible")
     parser.add_argument("--stop-at-end", action="store_true", help="stop where the song ends")
     parser.add_argument("--device", default="auto")
@@ -104,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         rng_seed=args.rng_seed,
         stop_at_end=args.stop_at_end,
         last_bars=args.last_bars,
+        progress=True,
     )
     write_outputs(outputs, args.out, args.name)
     return 0

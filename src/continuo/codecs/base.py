@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -83,6 +83,22 @@ class Codec(ABC):
         """How long ``ids`` last in quarter notes (grid codecs override this with a count)."""
         score = self.decode(ids)
         return score.end() / score.ticks_per_quarter if score.note_num() else 0.0
+
+    def length_counter(self) -> Callable[[int], float]:
+        """A function fed the ids of a sequence one at a time that returns, after each, how long
+        the ids so far last: :meth:`length_in_quarters` of the prefix.
+
+        The generator asks after every token it writes, so codecs whose length is a running
+        count override this to answer in constant time and memory; this default keeps the
+        prefix and measures it again each time (time proportional to its length).
+        """
+        prefix: list[int] = []
+
+        def push(token: int) -> float:
+            prefix.append(int(token))
+            return self.length_in_quarters(prefix)
+
+        return push
 
     def pitch_shift_table(self, semitones: int) -> np.ndarray | None:
         """Token id -> the id of the same token ``semitones`` higher, -1 where that leaves range.

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -303,6 +303,35 @@ class EventsCodec(Codec):
             start = np.maximum(bars, 0) * 4 * self.config.steps_per_quarter + offset
         end = max(int((start + shift).max()), int((start + duration).max()))
         return end / self.config.steps_per_quarter
+
+    def length_counter(self) -> Callable[[int], float]:
+        """:meth:`length_in_quarters` of the ids so far, one id at a time, from a running time
+        (TSD: the sum of the time shifts; REMI: the bars so far and the last position in the
+        current bar) and the latest end seen."""
+        shifts, durations, positions, bars = self._timing
+        spq, size = self.config.steps_per_quarter, self.vocab_size
+        remi = self.config.tokenization != "TSD"
+        time = n_bars = offset = 0
+        end: int | None = None
+
+        def push(token: int) -> float:
+            nonlocal time, n_bars, offset, end
+            token = int(token)
+            if not 0 <= token < size:
+                return (end or 0) / spq
+            if remi:
+                if bars[token]:
+                    n_bars, offset = n_bars + 1, 0
+                if positions[token] >= 0:
+                    offset = int(positions[token])
+                start = max(n_bars - 1, 0) * 4 * spq + offset
+            else:
+                start, time = time, time + int(shifts[token])
+            reach = start + max(int(shifts[token]), int(durations[token]))
+            end = reach if end is None else max(end, reach)
+            return end / spq
+
+        return push
 
     def pitch_shift_table(self, semitones: int) -> np.ndarray:
         table = np.arange(self.vocab_size, dtype=np.int64)

@@ -35,7 +35,7 @@ Seeds are written as text in two syntaxes (plus note names) read by :func:`parse
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,9 +181,10 @@ class MelodyCodec(Codec):
         """Semitones (-5..+6) that :meth:`encode` adds to every pitch: 0 unless ``transpose``.
 
         From the score's first key signature when it has one (only its sharps matter: C major
-        and A minor share a signature), else from the Krumhansl-Schmuckler key of the melody
-        track (see :mod:`continuo.codecs.keys`). Add ``-transposition(score)`` to the pitches of
-        decoded output to bring it back to the original key.
+        and A minor share a signature) unless the melody's notes clearly contradict it, else
+        from the key of the melody track's notes (:func:`~continuo.codecs.keys.transposition_to_c`
+        states the rule). Add ``-transposition(score)`` to the pitches of decoded output to bring
+        it back to the original key.
         """
         if not self.config.transpose:
             return 0
@@ -289,6 +290,17 @@ class MelodyCodec(Codec):
         array = np.asarray(ids, dtype=np.int64)  # the generator asks after every token: no loop
         steps = np.count_nonzero((array > 0) & (array < len(MELODY_VOCAB)))
         return int(steps) / self.config.steps_per_quarter
+
+    def length_counter(self) -> Callable[[int], float]:
+        """:meth:`length_in_quarters` of the ids so far, one id at a time: a running count."""
+        steps, size, per_quarter = 0, len(MELODY_VOCAB), self.config.steps_per_quarter
+
+        def push(token: int) -> float:
+            nonlocal steps
+            steps += 0 < int(token) < size
+            return steps / per_quarter
+
+        return push
 
     def pitch_shift_table(self, semitones: int) -> np.ndarray:
         table = np.arange(len(MELODY_VOCAB), dtype=np.int64)

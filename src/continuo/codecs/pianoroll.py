@@ -24,7 +24,7 @@ where the source starts (tick 0).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,6 +224,22 @@ class PianorollCodec(Codec):
     def length_in_quarters(self, ids: Sequence[int]) -> float:
         """Frames (as :meth:`ids_to_rolls` counts them) over frames per quarter."""
         return len(self.ids_to_rolls(ids)[0]) / self.config.steps_per_quarter
+
+    def length_counter(self) -> Callable[[int], float]:
+        """:meth:`length_in_quarters` of the ids so far, one id at a time: each ``"|"`` closes a
+        frame, and pitches after the last one make one more."""
+        ends, open_frame = 0, False
+
+        def push(token: int) -> float:
+            nonlocal ends, open_frame
+            token = int(token)
+            if token == _END_ID:
+                ends, open_frame = ends + 1, False
+            elif _SEP_ID < token < self.vocab_size:
+                open_frame = True
+            return (ends + open_frame) / self.config.steps_per_quarter
+
+        return push
 
     def pitch_shift_table(self, semitones: int) -> np.ndarray:
         table = np.arange(self.vocab_size, dtype=np.int64)

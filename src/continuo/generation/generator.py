@@ -35,11 +35,15 @@ from continuo.generation.seeds import (
     steps_to_bar_line,
 )
 from continuo.pretrained import resolve_model
+from continuo.progress import progress_bar
 from continuo.score import Score
 from continuo.training.checkpoint import load_checkpoint
 from continuo.training.trainer import pick_device
 
-__all__ = ["Continuation", "Generator"]
+__all__ = ["MAX_OUTPUTS", "Continuation", "Generator"]
+
+#: The most outputs one call writes (they are sampled as one batch, held in memory together).
+MAX_OUTPUTS = 256
 
 
 @dataclass
@@ -125,6 +129,7 @@ class Generator:
         rng_seed: int | None = None,
         stop_at_end: bool = False,
         last_bars: int | None = None,
+        progress: bool = False,
     ) -> list[Continuation]:
         """Continue ``seed`` by ``steps`` grid steps, ``bars`` bars or ``seconds`` seconds.
 
@@ -132,8 +137,18 @@ class Generator:
         ``"G4 _ F4 E4"``), a path to a MIDI/kern/ABC/MusicXML file (of which only the last
         ``last_bars`` bars are used when given), or ``None`` to start from nothing.
         With ``stop_at_end`` a piece may end earlier, where the model writes the song end.
+        A length beyond :data:`~continuo.generation.seeds.MAX_STEPS` grid steps, or more than
+        :data:`MAX_OUTPUTS` outputs, is a :class:`ConfigError`. ``progress`` shows a bar on
+        standard error (a line every few seconds when that is not a terminal).
         """
         check_sampling_args(temperature, top_k, top_p)
+        if isinstance(num_outputs, bool) or not isinstance(num_outputs, int):
+            raise ConfigError(f"the number of outputs must be an integer, got {num_outputs!r}")
+        if not 1 <= num_outputs <= MAX_OUTPUTS:
+            raise ConfigError(
+                f"the number of outputs must be 1 to {MAX_OUTPUTS}, got {num_outputs} "
+                "(for more, generate in several calls)"
+            )
         if steps is None and bars is None and seconds is None:
             steps = 16 * self.steps_per_quarter
         seed_score, seed_ids, shift = self._encode_seed(seed, last_bars)
@@ -152,7 +167,7 @@ class Generator:
         prompt = [self.codec.separator_id, *seed_ids]
         generated = self._sample(
             prompt, n_steps / self.steps_per_quarter, num_outputs, temperature, top_k, top_p,
-            rng_seed, self._allowed(shift, stop_at_end),
+            rng_seed, self._allowed(shift, stop_at_end), progress,
         )  # fmt: skip
         return [self._assemble(seed_score, seed_ids, new, shift) for new in generated]
 
@@ -198,9 +213,15 @@ class Generator:
         return mask.to(self.device)
 
     def _sample(
-        self, prompt, quarters, batch, temperature, top_k, top_p, rng_seed, mask
+        self, prompt, quarters, batch, temperature, top_k, top_p, rng_seed, mask, progress=False
     ) -> list[list[int]]:
-        """Sample ``batch`` continuations of ``prompt`` lasting ``quarters`` quarter notes."""
+        """Sample ``batch`` continuations of ``prompt`` lasting ``quarters`` quarter notes.
+
+        Each row's length comes from the codec's :meth:`~continuo.codecs.base.Codec.length_counter`
+        fed one token at a time (constant time per token for the grid and event codecs), so
+        beyond the tokens written nothing grows with the length; the model's state is bounded by
+        its context. The progress bar counts the grid steps of the slowest row still writing.
+        """
         sep = self.codec.separator_id
         generator = torch.Generator(device=self.device)
         generator.manual_seed(rng_seed if rng_seed is not None else torch.seed())
@@ -216,6 +237,12 @@ class Generator:
         # a row that writes this many tokens without moving time on is stuck: stop it
         stall = self.codec.vocab_size + 64
         lengths, idle = [0.0] * batch, [0] * batch
+        counters = [self.codec.length_counter() for _ in range(batch)]
+        spq = self.steps_per_quarter
+        total = max(1, round(quarters * spq))
+        bar = progress_bar(
+            total=total, desc="generating", unit="step", enabled=progress, leave=False
+        )
         while running:
             tokens = sample_next(
                 logits, temperature=temperature, top_k=top_k, top_p=top_p, mask=mask,
@@ -227,18 +254,22 @@ class Generator:
                     running.remove(row)
                     continue
                 outputs[row].append(token)
-                length = self.codec.length_in_quarters(outputs[row])
+                length = counters[row](token)
                 idle[row] = 0 if length > lengths[row] else idle[row] + 1
                 lengths[row] = length
                 if length >= quarters or idle[row] > stall:
                     running.remove(row)
-            if not running:
+            if running:
+                bar.update(min(total, round(min(lengths[r] for r in running) * spq)) - bar.n)
+            else:
+                bar.update(total - bar.n)
                 break
             if incremental:
                 logits, state = self.model.step(tokens, state)
             else:
                 x = torch.cat([x, tokens[:, None]], dim=1)[:, -self.context :]
                 logits = self.model(x)[0][:, -1]
+        bar.close()
         return outputs
 
     def _seed_span(self, seed: Score, seed_ids: list[int]) -> tuple[int, int]:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_QPM",
     "DEFAULT_TIME_SIGNATURE",
+    "MAX_STEPS",
     "Meter",
     "clip_last_bars",
     "encode_seed",
@@ -44,6 +45,10 @@ __all__ = [
 ]
 
 DEFAULT_QPM = 120.0
+#: The longest generation, in grid steps: 16,384 quarter notes with 16th-note steps (4,096 bars
+#: of 4/4, 2 h 16 min at 120 qpm). Time and memory grow with the length; a request beyond it is
+#: a one-line error rather than a run that seems to hang.
+MAX_STEPS = 65_536
 DEFAULT_TIME_SIGNATURE = (4, 4)
 
 
@@ -207,7 +212,8 @@ def length_in_steps(
     Exactly one of ``steps`` (a positive integer, returned as is), ``bars`` (a positive number of
     bars of ``time_signature``) or ``seconds`` (at ``qpm`` quarter notes per minute) must be
     given. Bars and seconds round to the nearest step: 2 bars of 3/4 with 4 steps per quarter
-    are 24 steps; 10 seconds at 120 qpm are 80 steps.
+    are 24 steps; 10 seconds at 120 qpm are 80 steps. More than :data:`MAX_STEPS` steps is a
+    :class:`ConfigError` that says the most this unit allows.
     """
     given = {
         name: value
@@ -228,6 +234,10 @@ def length_in_steps(
     if steps is not None:
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ConfigError(f"steps must be a positive integer, got {steps!r}")
+        if steps > MAX_STEPS:
+            raise ConfigError(
+                f"steps {steps:,} is over the maximum of {MAX_STEPS:,} steps per generation"
+            )
         return steps
     name, value = next(iter(given.items()))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -247,6 +257,14 @@ def length_in_steps(
                 f"tempo must be a positive number of quarters per minute, got {qpm!r}"
             )
         quarters = value * qpm / 60.0
+    if quarters * steps_per_quarter > MAX_STEPS:  # compared as floats (1e308 bars is inf steps)
+        per_unit = 4 * numerator / denominator if bars is not None else qpm / 60.0  # quarters
+        most = MAX_STEPS / steps_per_quarter / per_unit
+        unit = f"bars of {numerator}/{denominator}" if bars is not None else f"s at {qpm:g} qpm"
+        raise ConfigError(
+            f"{name} {value:g} is over the maximum of {MAX_STEPS:,} steps per generation "
+            f"({math.floor(most):,} {unit} with {steps_per_quarter} steps per quarter)"
+        )
     return max(1, round(quarters * steps_per_quarter))
 
 
