@@ -290,7 +290,11 @@ def test_melody_seed_files_bad_files_and_upload_limits(
     at.button(key="melody-generate").click().run()
     assert errors(at) == [] and len(at.get("audio")) == 1
 
+    from continuo.score import make_score
+
+    chords = make_score([(0, 480, 60, 80), (0, 480, 64, 80), (480, 480, 67, 80)]).dumps_midi()
     for name, data, message in [
+        ("chords.mid", chords, "chords.mid: notes overlap at quarter 0"),  # the model's refusal
         ("broken.mid", b"not a midi file", "broken.mid: "),
         ("broken.krn", b"**kern\n*M4/4\n4qq\n*-\n", "broken.krn: "),
         ("empty.abc", b"", "empty.abc: the file is empty"),

@@ -25,7 +25,7 @@ from continuo.app.common import (
     save_upload,
 )
 from continuo.app.models import ModelInfo, discover_models, load_generator
-from continuo.errors import ContinuoError
+from continuo.errors import ContinuoError, SeedError
 
 __all__ = ["Settings", "choose_model", "generate_results", "pianoroll_png", "settings_controls"]
 
@@ -177,19 +177,26 @@ def generate_results(
     try:
         generator = load_generator(info.path)
         with job_folder() as folder:
+            upload_name = None
             if seed is not None and not isinstance(seed, str):
                 progress.progress(0.1, text="Reading the seed file…")
+                upload_name = str(seed.name)
                 seed = _seed_score(seed, folder, settings.last_bars, suffixes)
             progress.progress(0.15, text="Writing music…")
             rng_seed = settings.rng_seed if settings.rng_seed is not None else fresh_rng_seed()
-            continuations = generator.generate_continuation(
-                seed,
-                bars=settings.bars,
-                num_outputs=settings.variations,
-                temperature=settings.temperature,
-                top_p=settings.top_p,
-                rng_seed=rng_seed,
-            )
+            try:
+                continuations = generator.generate_continuation(
+                    seed,
+                    bars=settings.bars,
+                    num_outputs=settings.variations,
+                    temperature=settings.temperature,
+                    top_p=settings.top_p,
+                    rng_seed=rng_seed,
+                )
+            except SeedError as error:  # a seed the model cannot take: name the user's file
+                if upload_name is None:
+                    raise
+                raise SeedError(str(error).replace("the seed score", upload_name, 1)) from None
             results = []
             for index, continuation in enumerate(continuations, 1):
                 progress.progress(
