@@ -40,6 +40,9 @@ class Codec(ABC):
     #: Whether a piece may sound several notes at once (chords, voices); other layers ask this
     #: instead of checking a codec's name.
     polyphonic: ClassVar[bool] = True
+    #: Whether a seed may be written as melody text (``"67 _ 65 64"``, see
+    #: :func:`continuo.codecs.melody.parse_melody_text`); else seeds are files or scores.
+    text_seed: ClassVar[bool] = False
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         if config is None:
@@ -114,6 +117,11 @@ class Codec(ABC):
         not single tokens. Bits per note, the unit that compares tokenizations, is a piece's
         summed token log-loss over this count."""
         return None
+
+    @property
+    def steps_per_quarter(self) -> int:
+        """The codec's time grid: steps per quarter note of onsets and durations."""
+        return int(self.config.steps_per_quarter)
 
     # -- shared ------------------------------------------------------------------------------
     @property

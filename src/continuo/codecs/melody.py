@@ -134,6 +134,7 @@ class MelodyCodec(Codec):
     Config = MelodyConfig
     separator = SEPARATOR
     polyphonic = False
+    text_seed = True
     config: MelodyConfig
 
     def check_config(self) -> None:

@@ -311,7 +311,7 @@ def _one_rendering(
         renderings.setdefault(signature, []).append((grid, source))
     left_out: set[str] = set()
     notes: list[str] = []
-    codec_grid = getattr(codec.config, "steps_per_quarter", None)
+    codec_grid = codec.steps_per_quarter
     for group in renderings.values():
         grids = {grid for grid, _ in group}
         if jsb_grid is None and len(grids) == 1 and len(group) == 1:

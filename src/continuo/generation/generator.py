@@ -108,7 +108,7 @@ class Generator:
 
     @property
     def steps_per_quarter(self) -> int:
-        return int(getattr(self.codec.config, "steps_per_quarter", 4))
+        return self.codec.steps_per_quarter
 
     # -- public --------------------------------------------------------------------------------
     def generate(self, **options: Any) -> list[Continuation]:
@@ -183,7 +183,7 @@ class Generator:
             score = seed if isinstance(seed, Score) else seed_from_file(text, last_bars=last_bars)
             ids = encode_seed(self.codec, score, text or "the seed score")
             return score, ids, self.codec.transposition(score)
-        if self.codec.name != "melody":
+        if not self.codec.text_seed:
             raise SeedError(
                 f"a text seed is for melody models; this model uses the {self.codec.name!r} "
                 "codec, so give a seed file (MIDI, kern, ABC or MusicXML)"
