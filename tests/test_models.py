@@ -17,6 +17,7 @@ from continuo.models import (
     PRESETS,
     LanguageModel,
     NotIncrementalError,
+    RecurrentConfig,
     build_model,
     config_from_dict,
     model_config,
@@ -52,6 +53,24 @@ def test_registry_is_complete():
     assert [name for name in MODELS if not MODELS[name].causal] == ["bilstm"]
     for name in MODELS:
         assert set(PRESETS[name]) == {"debug", "small", "base"}
+
+
+def test_the_settings_agree_with_the_modules_and_load_without_torch():
+    """configs.py (no torch) describes each registered module: its config, presets, causality."""
+    import subprocess
+    import sys
+
+    from continuo.models import CONFIGS, MODEL_NAMES, is_causal
+
+    assert tuple(MODELS) == MODEL_NAMES == tuple(CONFIGS)
+    for name, model in MODELS.items():
+        assert model.config_class is CONFIGS[name] and model.presets is PRESETS[name]
+        assert model.causal == is_causal(name)
+    code = "import sys, continuo.models as m; m.model_config('gru', vocab_size=3); print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -189,10 +208,14 @@ def test_model_config_options_and_errors():
         model_config("mamba", vocab_size=5)
     with pytest.raises(ConfigError, match="no preset 'huge'"):
         model_config("gru", "huge", vocab_size=5)
-    with pytest.raises(ConfigError, match="no option 'n_head'"):
+    with pytest.raises(ConfigError, match="'gru' has no setting --n-head"):
         model_config("gru", vocab_size=5, n_head=4)
-    with pytest.raises(ConfigError, match="n_layer='two' is not a valid int"):
+    with pytest.raises(ConfigError, match="--n-layer must be a whole number, not 'two'"):
         model_config("gru", vocab_size=5, n_layer="two")
+    with pytest.raises(ConfigError, match="--dropout must be a number"):
+        RecurrentConfig("gru", 5, dropout="lots")  # a config checks itself when it is made
+    with pytest.raises(ConfigError, match="--tie-weights must be true or false"):
+        model_config("gru", vocab_size=5, tie_weights="maybe")
     with pytest.raises(ConfigError, match="even head size"):
         model_config("transformer", vocab_size=5, n_embd=30, n_head=4)
     with pytest.raises(ConfigError, match="tie_weights needs hidden_size == n_embd"):

@@ -25,45 +25,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from continuo.errors import ConfigError
 from continuo.models.attention import KV, CausalSelfAttention, rotary
-from continuo.models.base import LanguageModel, ModelConfig
+from continuo.models.base import LanguageModel
+from continuo.models.configs import PRESETS, AttentionLSTMConfig
 from continuo.models.recurrent import init_recurrent_, run_recurrent
 
-
-@dataclass
-class AttentionLSTMConfig(ModelConfig):
-    """Config of ``attention_lstm``."""
-
-    n_embd: int = 128  # embedding size
-    hidden_size: int = 256  # LSTM units per layer, also the attention width
-    n_layer: int = 2  # stacked LSTM layers
-    n_head: int = 4  # attention heads; hidden_size // n_head must be even (RoPE)
-    block_size: int = 256  # attention window: outputs each position sees, itself included
-    dropout: float = 0.1
-    tie_weights: bool = False  # head reuses the embedding matrix (needs hidden_size == n_embd)
-    rope_base: float = 10000.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for field in ("n_embd", "hidden_size", "n_layer", "n_head", "block_size"):
-            if getattr(self, field) < 1:
-                raise ConfigError(f"model {self.name!r}: {field} must be positive")
-        if self.hidden_size % self.n_head or (self.hidden_size // self.n_head) % 2:
-            raise ConfigError(
-                f"model {self.name!r}: hidden_size ({self.hidden_size}) / n_head ({self.n_head}) "
-                "must be a whole, even head size"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"model {self.name!r}: dropout must be in [0, 1)")
-        if self.tie_weights and self.hidden_size != self.n_embd:
-            raise ConfigError(
-                f"model {self.name!r}: tie_weights needs hidden_size == n_embd "
-                f"(got {self.hidden_size} and {self.n_embd})"
-            )
+__all__ = ["AttentionLSTMConfig", "AttentionLSTMLM", "AttentionLSTMState"]
 
 
 @dataclass
@@ -79,11 +48,7 @@ class AttentionLSTMLM(LanguageModel):
     """LSTM + one causal self-attention layer (add & norm) + linear head."""
 
     config_class = AttentionLSTMConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "debug": dict(n_embd=16, hidden_size=32, n_layer=1, n_head=2, block_size=32, dropout=0.0),
-        "small": dict(n_embd=128, hidden_size=256, n_layer=2, n_head=4, block_size=256),
-        "base": dict(n_embd=256, hidden_size=640, n_layer=3, n_head=8, block_size=512),
-    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS["attention_lstm"]
 
     def __init__(self, config: AttentionLSTMConfig) -> None:
         super().__init__()
@@ -111,11 +76,6 @@ class AttentionLSTMLM(LanguageModel):
             nn.init.uniform_(self.head.weight, -0.1, 0.1)
             nn.init.zeros_(self.head.bias)
 
-    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """``idx[B, T]`` -> ``logits[B, T, V]`` and the mean loss over ``targets[B, T]``."""
-        logits, _ = self.prefill(idx)
-        return logits, None if targets is None else self.loss(logits, targets)
-
     def prefill(
         self, idx: Tensor, state: AttentionLSTMState | None = None
     ) -> tuple[Tensor, AttentionLSTMState]:
@@ -132,13 +92,7 @@ class AttentionLSTMLM(LanguageModel):
         h, lstm_state = run_recurrent(self.lstm, x, lstm_state)  # [B, T, hidden_size]
         a, present = self.attn(h, rope, past)  # [B, T, hidden_size]
         y = self.drop(self.ln(h + self.drop(a)))
-        logits = F.linear(y, self.wte.weight) if self.head is None else self.head(y)
-        return logits, AttentionLSTMState(lstm=lstm_state, kv=present, pos=pos + T)
-
-    def step(self, idx: Tensor, state: AttentionLSTMState) -> tuple[Tensor, AttentionLSTMState]:
-        """``idx[B]`` -> next-token ``logits[B, V]``; cost bounded by ``block_size``."""
-        logits, state = self.prefill(idx[:, None], state)
-        return logits[:, 0], state
+        return self.head_logits(y), AttentionLSTMState(lstm=lstm_state, kv=present, pos=pos + T)
 
     def init_state(
         self, batch_size: int, device: torch.device | str | None = None

@@ -15,7 +15,6 @@ changed in place: ``step`` returns a new one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -23,6 +22,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continuo.errors import ConfigError
+from continuo.models.configs import ModelConfig
+
+__all__ = ["IGNORE_INDEX", "LanguageModel", "ModelConfig", "NotIncrementalError", "State"]
 
 #: Targets equal to this are not predicted (the window objective, the start of a piece).
 IGNORE_INDEX = -100
@@ -31,28 +33,19 @@ IGNORE_INDEX = -100
 State = Any
 
 
-@dataclass
-class ModelConfig:
-    """Fields every model config has. Subclasses add their own, all with defaults.
-
-    ``name`` is the registry name (``MODELS``), so that a config saved as
-    ``dataclasses.asdict(config)`` rebuilds its model alone.
-    """
-
-    name: str
-    vocab_size: int
-
-    def __post_init__(self) -> None:
-        if self.vocab_size < 1:
-            raise ConfigError(f"model {self.name!r}: vocab_size must be positive")
-
-
 class NotIncrementalError(ConfigError, NotImplementedError):
     """Raised by ``init_state``/``step``/``prefill`` of a model that is not causal (``bilstm``)."""
 
 
 class LanguageModel(nn.Module, ABC):
-    """Base class of the zoo: the loss, parameter counting and the interface's defaults."""
+    """Base class of the zoo: the loss, parameter counting and the interface's defaults.
+
+    A model implements :meth:`init_state` and :meth:`prefill`; :meth:`forward` (a prefill from
+    nothing, plus the loss) and :meth:`step` (a prefill of one token) follow from it. Models
+    whose output layer may reuse the embedding keep the embedding in ``wte`` and the output
+    layer in ``head`` (None when tied), and turn hidden states into logits with
+    :meth:`head_logits`.
+    """
 
     #: False only for models whose logits at position t see tokens after t (``bilstm``).
     causal: ClassVar[bool] = True
@@ -62,6 +55,8 @@ class LanguageModel(nn.Module, ABC):
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
     config: ModelConfig
+    wte: nn.Embedding
+    head: nn.Linear | None
 
     def num_parameters(self) -> int:
         """Number of trainable parameters (tied weights counted once)."""
@@ -82,6 +77,16 @@ class LanguageModel(nn.Module, ABC):
     def _dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
 
+    def head_logits(self, hidden: Tensor) -> Tensor:
+        """``hidden[..., C]`` -> ``logits[..., V]``: the ``head`` layer, or the embedding matrix
+        when the weights are tied (``head`` is None)."""
+        return F.linear(hidden, self.wte.weight) if self.head is None else self.head(hidden)
+
+    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """``idx[B, T]`` -> ``logits[B, T, V]`` and the mean loss over ``targets[B, T]``."""
+        logits, _ = self.prefill(idx)
+        return logits, None if targets is None else self.loss(logits, targets)
+
     @abstractmethod
     def init_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
         """The state before any token: zeros, or an empty cache."""
@@ -90,6 +95,7 @@ class LanguageModel(nn.Module, ABC):
     def prefill(self, idx: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """Consume ``idx[B, T]`` in one call: ``(logits[B, T, V], state)``."""
 
-    @abstractmethod
     def step(self, idx: Tensor, state: State) -> tuple[Tensor, State]:
         """Consume one token ``idx[B]``: ``(logits[B, V], state)``, at a cost independent of T."""
+        logits, state = self.prefill(idx[:, None], state)
+        return logits[:, 0], state

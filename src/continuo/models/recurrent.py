@@ -18,7 +18,6 @@ gate; biases zero except the LSTM forget gate, whose bias starts at 1 (remember 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -26,26 +25,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continuo.errors import ConfigError
-from continuo.models.base import LanguageModel, ModelConfig, State
+from continuo.models.base import LanguageModel, State
+from continuo.models.configs import PRESETS, RecurrentConfig
 
-
-@dataclass
-class RecurrentConfig(ModelConfig):
-    """Config of ``rnn``, ``gru``, ``lstm`` and ``bilstm``."""
-
-    n_embd: int = 128  # embedding size
-    hidden_size: int = 256  # hidden units per layer (per direction for bilstm)
-    n_layer: int = 2  # stacked layers
-    dropout: float = 0.1  # on the embedding, between layers and before the head
-    tie_weights: bool = False  # head reuses the embedding matrix (sizes must allow it)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for field in ("n_embd", "hidden_size", "n_layer"):
-            if getattr(self, field) < 1:
-                raise ConfigError(f"model {self.name!r}: {field} must be positive")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"model {self.name!r}: dropout must be in [0, 1)")
+__all__ = ["GRULM", "LSTMLM", "RNNLM", "RecurrentConfig", "RecurrentLM", "init_recurrent_"]
 
 
 def init_recurrent_(rnn: nn.RNNBase) -> None:
@@ -103,16 +86,22 @@ def run_recurrent(rnn: nn.RNNBase, x: Tensor, state: State | None) -> tuple[Tens
 
 
 class RecurrentLM(LanguageModel):
-    """A token embedding, a stacked recurrent network and a linear head. Subclasses pick the cell."""
+    """A token embedding, a stacked recurrent network and a linear head. Subclasses pick the cell
+    (and, for ``bilstm``, both directions)."""
 
     config_class = RecurrentConfig
     cell: ClassVar[type[nn.RNNBase]] = nn.RNN
+    #: Whether the network reads the window both ways (its head then sees 2 * hidden_size).
+    bidirectional: ClassVar[bool] = False
 
     def __init__(self, config: RecurrentConfig) -> None:
         super().__init__()
-        if config.tie_weights and config.hidden_size != config.n_embd:
+        directions = 2 if self.bidirectional else 1
+        width = directions * config.hidden_size
+        if config.tie_weights and width != config.n_embd:
+            times = f"{directions} * " if directions > 1 else ""
             raise ConfigError(
-                f"model {config.name!r}: tie_weights needs hidden_size == n_embd "
+                f"model {config.name!r}: tie_weights needs {times}hidden_size == n_embd "
                 f"(got {config.hidden_size} and {config.n_embd})"
             )
         self.config = config
@@ -124,8 +113,9 @@ class RecurrentLM(LanguageModel):
             num_layers=config.n_layer,
             dropout=config.dropout if config.n_layer > 1 else 0.0,
             batch_first=True,
+            bidirectional=self.bidirectional,
         )
-        self.head = None if config.tie_weights else nn.Linear(config.hidden_size, config.vocab_size)
+        self.head = None if config.tie_weights else nn.Linear(width, config.vocab_size)
 
         nn.init.normal_(self.wte.weight, mean=0.0, std=1.0)
         init_recurrent_(self.rnn)
@@ -133,23 +123,11 @@ class RecurrentLM(LanguageModel):
             nn.init.uniform_(self.head.weight, -0.1, 0.1)
             nn.init.zeros_(self.head.bias)
 
-    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """``idx[B, T]`` -> ``logits[B, T, V]`` and the mean loss over ``targets[B, T]``."""
-        logits, _ = self.prefill(idx)
-        return logits, None if targets is None else self.loss(logits, targets)
-
     def prefill(self, idx: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """``idx[B, T]`` from ``state`` (zeros when None) -> ``logits[B, T, V]``, new state."""
         x = self.drop(self.wte(idx))  # [B, T, n_embd]
         h, state = run_recurrent(self.rnn, x, state)  # [B, T, hidden_size]
-        h = self.drop(h)
-        logits = F.linear(h, self.wte.weight) if self.head is None else self.head(h)
-        return logits, state
-
-    def step(self, idx: Tensor, state: State) -> tuple[Tensor, State]:
-        """``idx[B]`` -> next-token ``logits[B, V]`` and the new state."""
-        logits, state = self.prefill(idx[:, None], state)
-        return logits[:, 0], state
+        return self.head_logits(self.drop(h)), state
 
     def init_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
         """Zeros: ``h[n_layer, B, hidden_size]`` (``(h, c)`` for the LSTM)."""
@@ -162,30 +140,18 @@ class RNNLM(RecurrentLM):
     """``rnn``: Elman network (tanh)."""
 
     cell = nn.RNN
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "debug": dict(n_embd=16, hidden_size=32, n_layer=2, dropout=0.0),
-        "small": dict(n_embd=128, hidden_size=512, n_layer=2, dropout=0.1),
-        "base": dict(n_embd=256, hidden_size=1024, n_layer=3, dropout=0.2),
-    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS["rnn"]
 
 
 class GRULM(RecurrentLM):
     """``gru``: gated recurrent units."""
 
     cell = nn.GRU
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "debug": dict(n_embd=16, hidden_size=32, n_layer=2, dropout=0.0),
-        "small": dict(n_embd=128, hidden_size=320, n_layer=2, dropout=0.1),
-        "base": dict(n_embd=256, hidden_size=640, n_layer=3, dropout=0.2),
-    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS["gru"]
 
 
 class LSTMLM(RecurrentLM):
     """``lstm``: long short-term memory."""
 
     cell = nn.LSTM
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "debug": dict(n_embd=16, hidden_size=32, n_layer=2, dropout=0.0),
-        "small": dict(n_embd=128, hidden_size=256, n_layer=2, dropout=0.1),
-        "base": dict(n_embd=256, hidden_size=512, n_layer=3, dropout=0.2),
-    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS["lstm"]

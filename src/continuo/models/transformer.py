@@ -23,39 +23,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from continuo.errors import ConfigError
 from continuo.models.attention import KV, CausalSelfAttention, rotary
-from continuo.models.base import LanguageModel, ModelConfig
+from continuo.models.base import LanguageModel
+from continuo.models.configs import PRESETS, TransformerConfig
 
-
-@dataclass
-class TransformerConfig(ModelConfig):
-    """Config of ``transformer``."""
-
-    n_embd: int = 128  # model width
-    n_layer: int = 6  # blocks
-    n_head: int = 4  # attention heads; n_embd // n_head must be even (RoPE)
-    block_size: int = 256  # attention window: positions each token sees, itself included
-    dropout: float = 0.1  # embedding and residual branches (not attention weights)
-    tie_weights: bool = True  # head reuses the embedding matrix
-    mlp_ratio: int = 4  # MLP hidden width = mlp_ratio * n_embd
-    rope_base: float = 10000.0  # RoPE frequency base
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for field in ("n_embd", "n_layer", "n_head", "block_size", "mlp_ratio"):
-            if getattr(self, field) < 1:
-                raise ConfigError(f"model {self.name!r}: {field} must be positive")
-        if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
-            raise ConfigError(
-                f"model {self.name!r}: n_embd ({self.n_embd}) / n_head ({self.n_head}) "
-                "must be a whole, even head size"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"model {self.name!r}: dropout must be in [0, 1)")
+__all__ = ["Block", "TransformerConfig", "TransformerLM", "TransformerState"]
 
 
 @dataclass
@@ -93,11 +67,7 @@ class TransformerLM(LanguageModel):
     """Causal decoder with RoPE and a rolling key/value cache."""
 
     config_class = TransformerConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "debug": dict(n_embd=32, n_layer=2, n_head=2, block_size=32, dropout=0.0),
-        "small": dict(n_embd=128, n_layer=6, n_head=4, block_size=256, dropout=0.1),
-        "base": dict(n_embd=384, n_layer=8, n_head=6, block_size=512, dropout=0.1),
-    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS["transformer"]
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
@@ -119,11 +89,6 @@ class TransformerLM(LanguageModel):
             for proj in (block.attn.proj, block.mlp[2]):
                 nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
 
-    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """``idx[B, T]`` -> ``logits[B, T, V]`` and the mean loss over ``targets[B, T]``."""
-        logits, _ = self.prefill(idx)
-        return logits, None if targets is None else self.loss(logits, targets)
-
     def prefill(
         self, idx: Tensor, state: TransformerState | None = None
     ) -> tuple[Tensor, TransformerState]:
@@ -139,14 +104,7 @@ class TransformerLM(LanguageModel):
         for block, past in zip(self.blocks, state.kv, strict=True):
             x, present = block(x, rope, past)
             caches.append(present)
-        x = self.ln_f(x)
-        logits = F.linear(x, self.wte.weight) if self.head is None else self.head(x)
-        return logits, TransformerState(kv=caches, pos=state.pos + T)
-
-    def step(self, idx: Tensor, state: TransformerState) -> tuple[Tensor, TransformerState]:
-        """``idx[B]`` -> next-token ``logits[B, V]``; cost bounded by ``block_size``."""
-        logits, state = self.prefill(idx[:, None], state)
-        return logits[:, 0], state
+        return self.head_logits(self.ln_f(x)), TransformerState(kv=caches, pos=state.pos + T)
 
     def init_state(
         self, batch_size: int, device: torch.device | str | None = None

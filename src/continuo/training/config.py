@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 from continuo.errors import ConfigError
+from continuo.settings import convert_fields, flag
 
 __all__ = ["OBJECTIVES", "TrainConfig"]
 
@@ -59,39 +59,22 @@ class TrainConfig:
     """``auto`` (cuda, then mps, then cpu), or any torch device string."""
 
     def __post_init__(self) -> None:
-        """Refuse impossible values with a :class:`ConfigError` naming the setting."""
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            setattr(self, field.name, _checked(field.name, field.type, value))
+        """Convert every value to its field's type (text from the command line too) and refuse
+        impossible ones, each with a :class:`ConfigError` naming the setting."""
+        convert_fields(self)
+        for name, least in _MINIMUM.items():
+            value = getattr(self, name)
+            if value < least:
+                raise ConfigError(f"setting {flag(name)} must be at least {least}, not {value!r}")
         if self.objective not in OBJECTIVES:
             raise ConfigError(
                 f"setting --objective must be {' or '.join(OBJECTIVES)}, not {self.objective!r}"
             )
 
 
-#: The least value of each numeric setting (0 for those not named).
-_MINIMUM = {"window_stride": 1, "batch_size": 1, "epochs": 1}
-
-
-def _checked(name: str, kind: object, value: object) -> object:
-    """``value`` as the type the field ``name`` declares (``int``, ``float`` or ``str``)."""
-    flag = f"--{name.replace('_', '-')}"
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind in ("str", str):
-        if number:  # a folder named 2024, read as a number on the command line
-            return str(value)
-        if not isinstance(value, str):
-            raise ConfigError(f"setting {flag} must be text, not {value!r}")
-        return value
-    least = _MINIMUM.get(name, 0)
-    if kind in ("int", int):
-        if not number or not math.isfinite(value) or value != int(value):
-            raise ConfigError(f"setting {flag} must be a whole number, not {value!r}")
-        value = int(value)
-    elif not number or not math.isfinite(value):
-        raise ConfigError(f"setting {flag} must be a number, not {value!r}")
-    else:
-        value = float(value)
-    if name != "seed" and value < least:
-        raise ConfigError(f"setting {flag} must be at least {least}, not {value!r}")
-    return value
+#: The least value of each numeric setting; ``seed`` may be anything.
+_MINIMUM = {
+    field.name: {"window_stride": 1, "batch_size": 1, "epochs": 1}.get(field.name, 0)
+    for field in dataclasses.fields(TrainConfig)
+    if field.type in ("int", "float") and field.name != "seed"
+}
