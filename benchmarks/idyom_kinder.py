@@ -92,7 +92,7 @@ def main() -> None:
     started = time.perf_counter()
     totals = {name: Likelihood() for name in ("scratch", "pretrained", "fine-tuned", "ensemble")}
     pretrained, _, pretrained_config = load_checkpoint(resolve_model(args.pretrained))
-    context = pretrained_config["train"]["block_size"]
+    context = pretrained_config.context
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         summary = prepare_corpus([str(args.data)], get_codec("melody"), tmp / "kinder",

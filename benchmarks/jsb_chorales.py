@@ -253,8 +253,8 @@ def train_token_model(dataset: Path, run: Path, args: argparse.Namespace) -> dic
         "model": f"{args.model} ({args.preset}, {config}, lr {args.lr}, batch "
         f"{args.batch_size}x{args.block_size}, transpose ±{args.transpose_range})",
         "parameters": model.num_parameters(),
-        "epochs_run": trainer.loop["epoch"],
-        "best_epoch_valid_bits_per_token": saved["metrics"].get("valid_bits_per_token"),
+        "epochs_run": trainer.loop.epoch,
+        "best_epoch_valid_bits_per_token": saved.metrics.get("valid_bits_per_token"),
         "valid_nll": valid_nll,
         "test_nll": test_nll,
         "test_nll_constrained": test_constrained,

@@ -12,11 +12,11 @@ import torch
 from continuo.cli import main
 from continuo.cli.generate import output_stems
 from continuo.cli.options import resolve_out
+from continuo.device import pick_device
 from continuo.errors import ConfigError, SeedError
 from continuo.generation.generator import Generator
 from continuo.generation.seeds import seed_from_text, steps_to_bar_line
 from continuo.score import make_score
-from continuo.training.trainer import pick_device
 
 SEED = "67 _ 67 _ 65 64 _ r"  # half a bar of 4/4
 

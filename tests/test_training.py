@@ -264,7 +264,7 @@ def test_last_is_written_by_time_inside_an_epoch(
     def look(trainer) -> None:
         state = trainer.out / "last" / "trainer.json"
         seen.append(json.loads(state.read_text())["loop"]["step"] if state.is_file() else None)
-        trainer.should_stop = trainer.loop["step"] >= 2
+        trainer.should_stop = trainer.loop.step >= 2
 
     from continuo.training.config import TrainConfig
 

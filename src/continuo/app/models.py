@@ -3,9 +3,10 @@
 Models come from two places: the ones bundled inside the package (``continuo/pretrained/*``) and
 the run folders in the folder given to ``continuo app --models DIR`` (the folder itself when it
 is a run, and each folder directly inside it). A folder is classified by reading its
-``config.json`` only (no weights, no torch): a symbolic checkpoint is a *polyphonic* model when
-its codec says it is (:attr:`Codec.polyphonic <continuo.codecs.Codec.polyphonic>`), else a
-*melody* model, and an audio run (``"format": "continuo.audio-model"``) an *audio* model. Anything else is left out.
+``config.json`` only (no weights, no torch): a symbolic checkpoint, read as a
+:class:`~continuo.training.run_config.RunConfig`, is a *polyphonic* model when its codec says
+it is (:attr:`Codec.polyphonic <continuo.codecs.Codec.polyphonic>`), else a *melody* model, and
+an audio run (``"format": "continuo.audio-model"``) an *audio* model. Anything else is left out.
 
 Users pick from this list by label; no path a user types is ever opened.
 """
@@ -75,20 +76,19 @@ def _describe(folder: Path, label: str, bundled: bool) -> ModelInfo | None:
         arch = (config.get("model") or {}).get("arch", "?")
         rate = (config.get("features") or {}).get("sample_rate", "?")
         return ModelInfo(label, str(folder), AUDIO, f"audio model · {arch} · {rate} Hz", bundled)
-    from continuo.codecs import CODECS
+    from continuo.errors import ContinuoError
+    from continuo.training.run_config import RunConfig
 
-    codec = config.get("codec") or {}
-    codec_class = CODECS.get(codec.get("name")) if isinstance(codec, dict) else None
-    if codec_class is None:
+    try:
+        run = RunConfig.from_dict(config)
+    except ContinuoError:
         return None
-    kind = POLYPHONIC if codec_class.polyphonic else MELODY
-    model = config.get("model") or {}
-    metrics = config.get("metrics") or {}
-    parts = [str(model.get("name", "?")), f"{codec['name']} codec"]
-    if isinstance(metrics, dict) and "epoch" in metrics:
-        parts.append(f"epoch {metrics['epoch']}")
-    if isinstance(metrics, dict) and isinstance(metrics.get("valid_bits_per_token"), float):
-        parts.append(f"{metrics['valid_bits_per_token']:.2f} bits/token")
+    kind = POLYPHONIC if run.codec.polyphonic else MELODY
+    parts = [run.model.name, f"{run.codec.name} codec"]
+    if "epoch" in run.metrics:
+        parts.append(f"epoch {run.metrics['epoch']}")
+    if isinstance(run.metrics.get("valid_bits_per_token"), float):
+        parts.append(f"{run.metrics['valid_bits_per_token']:.2f} bits/token")
     return ModelInfo(label, str(folder), kind, " · ".join(parts), bundled)
 
 

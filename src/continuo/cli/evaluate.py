@@ -76,16 +76,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from continuo.data.dataset import TokenCorpus
+    from continuo.device import pick_device
     from continuo.evaluation.likelihood import evaluate_likelihood
     from continuo.training.checkpoint import load_checkpoint
-    from continuo.training.trainer import pick_device
 
     if args.stats and args.num_pieces < 2:
         raise ConfigError("--num-pieces must be at least 2 (distances need pairs)")
     if args.quarters is not None and not args.quarters > 0:
         raise ConfigError("--quarters must be positive")
     device = pick_device(args.device)
-    model, codec, config = load_checkpoint(
+    model, codec, run_config = load_checkpoint(
         args.run_dir, prefer=args.checkpoint, fallback=False, device=device
     )
     corpus = TokenCorpus.open(args.dataset)
@@ -100,13 +100,13 @@ def run(args: argparse.Namespace) -> int:
         model,
         codec,
         [corpus.piece_ids(p) for p in pieces],
-        context=config["train"]["block_size"],
-        window_objective=config["train"]["objective"] == "window",
+        context=run_config.context,
+        window_objective=run_config.window_objective,
         device=device,
     )
     figures: dict[str, Any] = {"split": args.split, "pieces": len(pieces), **result.to_dict()}
     if args.stats:
-        figures["stats"] = _statistics(args, model, codec, config, corpus, pieces)
+        figures["stats"] = _statistics(args, model, run_config, corpus, pieces)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _statistics(args, model, codec, config, corpus, pieces: list[dict]) -> dict[str, Any]:
+def _statistics(args, model, run_config, corpus, pieces: list[dict]) -> dict[str, Any]:
     """Generate ``--num-pieces`` pieces and compare them with as many pieces of the split."""
     import numpy as np
 
@@ -132,6 +132,7 @@ def _statistics(args, model, codec, config, corpus, pieces: list[dict]) -> dict[
     from continuo.evaluation.stats import excerpt
     from continuo.generation.generator import Generator
 
+    codec = run_config.codec
     rng = np.random.default_rng(args.rng_seed)
     count = min(args.num_pieces, len(pieces))
     chosen = sorted(rng.choice(len(pieces), size=count, replace=False).tolist())
@@ -141,7 +142,7 @@ def _statistics(args, model, codec, config, corpus, pieces: list[dict]) -> dict[
         median = float(np.median([codec.length_in_quarters(piece) for piece in ids]))
         quarters = max(1.0, min(32.0, median))
     reference = [excerpt(codec.decode(piece), quarters) for piece in ids]
-    generator = Generator(model, codec, config)
+    generator = Generator(model, run_config)
     outputs = generator.generate(
         steps=max(1, round(quarters * generator.steps_per_quarter)),
         num_outputs=args.num_pieces,

@@ -22,8 +22,8 @@ import numpy as np
 import symusic
 import torch
 
-from continuo.codecs import Codec
 from continuo.codecs.melody import parse_melody_text
+from continuo.device import pick_device
 from continuo.errors import ConfigError, SeedError
 from continuo.generation.sampling import check_sampling_args, sample_next
 from continuo.generation.seeds import (
@@ -34,11 +34,12 @@ from continuo.generation.seeds import (
     seed_meter,
     steps_to_bar_line,
 )
+from continuo.models import LanguageModel
 from continuo.pretrained import resolve_model
 from continuo.progress import progress_bar
 from continuo.score import Score
 from continuo.training.checkpoint import load_checkpoint
-from continuo.training.trainer import pick_device
+from continuo.training.run_config import RunConfig
 
 __all__ = ["MAX_OUTPUTS", "Continuation", "Generator"]
 
@@ -90,21 +91,22 @@ class Continuation:
 class Generator:
     """A model and its codec, ready to generate; see the module docstring."""
 
-    def __init__(self, model: torch.nn.Module, codec: Codec, config: dict[str, Any]) -> None:
-        self.model, self.codec, self.config = model, codec, config
+    def __init__(self, model: LanguageModel, run: RunConfig) -> None:
+        """``model`` (weights loaded) and the settings of the run that trained it."""
+        self.model, self.run, self.codec = model, run, run.codec
         self.device = next(model.parameters()).device
-        self.context = int(config.get("train", {}).get("block_size", 256))
-        self.window_objective = config.get("train", {}).get("objective") == "window"
+        #: Tokens the model sees: the window it was trained on.
+        self.context = run.context
+        #: Whether the model predicts from whole windows (re-run for each token), not a state.
+        self.window_objective = run.window_objective
 
     @classmethod
     def from_pretrained(
         cls, name_or_path: str | os.PathLike[str] = "folk", *, device: str = "auto"
     ) -> Generator:
         """Load a bundled model by name (``folk``) or a run folder / checkpoint folder."""
-        model, codec, config = load_checkpoint(
-            resolve_model(name_or_path), device=pick_device(device)
-        )
-        return cls(model, codec, config)
+        model, _, run = load_checkpoint(resolve_model(name_or_path), device=pick_device(device))
+        return cls(model, run)
 
     @property
     def steps_per_quarter(self) -> int:

@@ -19,6 +19,8 @@ from continuo.settings import check_known, convert_fields, flag
 
 __all__ = [
     "CONFIGS",
+    "DEFAULT_MODEL",
+    "DEFAULT_PRESET",
     "MODEL_NAMES",
     "PRESETS",
     "AttentionLSTMConfig",
@@ -139,6 +141,11 @@ CONFIGS: dict[str, type[ModelConfig]] = {
 
 #: The registry names.
 MODEL_NAMES = tuple(CONFIGS)
+
+#: The default architecture: the folk-melody seed's best model, and the fastest to train on a CPU.
+DEFAULT_MODEL = "attention_lstm"
+#: The default size preset.
+DEFAULT_PRESET = "small"
 
 #: Models whose logits at position t see the tokens after t: trained with the window objective
 #: only, and re-run over the window for every generated token.

@@ -3,8 +3,8 @@
 A checkpoint is a folder::
 
     model.safetensors     the model's weights
-    config.json           {"model": ModelConfig, "codec": codec.to_dict(), "train": TrainConfig,
-                           "dataset": {"fingerprint": ..., "path": ...}, "metrics": {...}}
+    config.json           the run's settings (RunConfig.to_dict(), see continuo.training.run_config)
+                          and the loop position ("loop")
     trainer.safetensors   optimizer tensors and RNG state (only in ``last``, for resuming)
     trainer.json          the optimizer's other state and the loop position (only in ``last``)
 
@@ -26,15 +26,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from continuo.codecs import Codec, codec_from_dict
+from continuo.codecs import Codec
 from continuo.errors import ReadError
-from continuo.models import build_model, config_from_dict
+from continuo.models.registry import build_model
 from continuo.pretrained import PRETRAINED, resolve_model
+from continuo.training.run_config import RunConfig, read_run_config
 
 __all__ = [
     "find_checkpoint",
     "load_checkpoint",
     "load_codec",
+    "load_run_config",
     "load_trainer_state",
     "save_checkpoint",
 ]
@@ -43,12 +45,13 @@ __all__ = [
 def save_checkpoint(
     folder: Path,
     model: torch.nn.Module,
-    config: dict[str, Any],
+    run: RunConfig,
     *,
+    loop: dict[str, Any] | None = None,
     optimizer: torch.optim.Optimizer | None = None,
-    trainer_state: dict[str, Any] | None = None,
 ) -> None:
-    """Write ``folder`` atomically. ``config`` is the JSON-able dict described above."""
+    """Write ``folder`` atomically: the weights, ``run``'s settings and the ``loop`` position;
+    with ``optimizer``, also its state and the RNG states, for resuming."""
     folder = Path(folder)
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     old = folder.parent / f".{folder.name}.old-{os.getpid()}"
@@ -56,7 +59,7 @@ def save_checkpoint(
     tmp.mkdir(parents=True)
     weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(weights, tmp / "model.safetensors")
-    _write_json(tmp / "config.json", config)
+    _write_json(tmp / "config.json", {**run.to_dict(), "loop": loop or {}})
     if optimizer is not None:
         tensors, rest = _split_optimizer_state(optimizer.state_dict())
         tensors["rng.torch"] = torch.get_rng_state()
@@ -64,7 +67,7 @@ def save_checkpoint(
             for i, state in enumerate(torch.cuda.get_rng_state_all()):
                 tensors[f"rng.cuda.{i}"] = state
         save_file(tensors, tmp / "trainer.safetensors")
-        _write_json(tmp / "trainer.json", {"optimizer": rest, "loop": trainer_state or {}})
+        _write_json(tmp / "trainer.json", {"optimizer": rest, "loop": loop or {}})
     for path in tmp.iterdir():
         _fsync(path)
     if folder.exists():
@@ -101,14 +104,15 @@ def find_checkpoint(path: str | Path, prefer: str = "best", *, fallback: bool = 
     raise ReadError(path, "no checkpoint here (expected model.safetensors, or best/ or last/)")
 
 
+def load_run_config(path: str | Path, prefer: str = "best", *, fallback: bool = True) -> RunConfig:
+    """The settings of the checkpoint :func:`find_checkpoint` finds for ``path``, read from its
+    ``config.json`` alone (no weights are read)."""
+    return read_run_config(find_checkpoint(path, prefer, fallback=fallback))
+
+
 def load_codec(path: str | Path) -> Codec:
     """The codec a checkpoint (or run folder) was trained with, read from its config alone."""
-    folder = find_checkpoint(path)
-    try:
-        config = json.loads((folder / "config.json").read_text())
-        return codec_from_dict(config["codec"])
-    except (OSError, ValueError, KeyError) as error:
-        raise ReadError(folder, f"damaged or foreign checkpoint: {error}") from None
+    return load_run_config(path).codec
 
 
 def load_checkpoint(
@@ -117,20 +121,21 @@ def load_checkpoint(
     prefer: str = "best",
     fallback: bool = True,
     device: str | torch.device = "cpu",
-) -> tuple[torch.nn.Module, Codec, dict[str, Any]]:
+) -> tuple[torch.nn.Module, Codec, RunConfig]:
     """Rebuild the model (in eval mode) and codec from a checkpoint alone; never unpickles.
 
     In a run folder: ``prefer`` (``best`` or ``last``), else with ``fallback`` the other one.
+    Returns the model, its codec and the run's settings.
     """
     folder = find_checkpoint(path, prefer, fallback=fallback)
+    run = read_run_config(folder)
     try:
-        config = json.loads((folder / "config.json").read_text())
-        model = build_model(config_from_dict(config["model"]))
+        model = build_model(run.model)
         model.load_state_dict(load_file(folder / "model.safetensors", device=str(device)))
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as error:
         raise ReadError(folder, f"damaged or foreign checkpoint: {error}") from None
     model.to(device).eval()
-    return model, codec_from_dict(config["codec"]), config
+    return model, run.codec, run
 
 
 def load_trainer_state(

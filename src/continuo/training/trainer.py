@@ -14,8 +14,9 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,60 +27,49 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from continuo.data.dataset import CausalWindows, NextTokenWindows, TokenCorpus, piece_stream
+from continuo.device import pick_device
 from continuo.errors import ConfigError, ReadError
-from continuo.models import build_model
+from continuo.models import ModelConfig
+from continuo.models.registry import build_model
 from continuo.pretrained import resolve_model
 from continuo.progress import progress_bar
 from continuo.training import distributed
 from continuo.training.checkpoint import find_checkpoint, load_trainer_state, save_checkpoint
 from continuo.training.config import TrainConfig
+from continuo.training.run_config import DatasetInfo, RunConfig, read_run_config
 
-__all__ = ["Trainer", "pick_device"]
+__all__ = ["LoopState", "Trainer"]
 
 LN2 = math.log(2)
-#: Window length of models whose config has no ``block_size`` (recurrent ones).
-DEFAULT_BLOCK_SIZE = 256
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` (cuda, then mps, then cpu) or a torch device string that this machine has.
+@dataclass
+class LoopState:
+    """Where a run's training is; saved with every checkpoint (``trainer.json``), so that a
+    resumed run goes on from the batch after it."""
 
-    Raises :class:`ConfigError` in one line for a name torch does not know, or for a device this
-    machine lacks (``cuda`` without a CUDA GPU, ``cuda:3`` with two, ``mps`` off Apple silicon),
-    before anything is loaded onto it.
-    """
-    if name != "auto":
-        try:
-            device = torch.device(name)
-        except (RuntimeError, TypeError, ValueError):
-            raise ConfigError(
-                f"--device {name!r} is not a device (use auto, cpu, cuda, cuda:N or mps)"
-            ) from None
-        if device.type == "cuda":
-            if not torch.cuda.is_available():
-                raise ConfigError(
-                    f"--device {name}: CUDA is not available on this machine "
-                    f"(torch {torch.__version__}); use --device cpu or auto"
-                )
-            count = torch.cuda.device_count()
-            if device.index is not None and device.index >= count:
-                raise ConfigError(
-                    f"--device {name}: this machine has {count} CUDA device(s), "
-                    f"cuda:0 to cuda:{count - 1}"
-                )
-        elif device.type == "mps":
-            mps = getattr(torch.backends, "mps", None)
-            if not (mps and mps.is_available()):
-                raise ConfigError(
-                    f"--device {name}: MPS is not available on this machine; use --device cpu "
-                    "or auto"
-                )
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    epoch: int = 0
+    """Epochs finished."""
+    batch: int = 0
+    """Batches of the current epoch done (0 at an epoch's start)."""
+    step: int = 0
+    """Optimiser steps in all."""
+    best: float | None = None
+    """The lowest validation loss so far (training loss without a validation split)."""
+    bad: int = 0
+    """Whole epochs since ``best`` last improved (for ``patience``)."""
+    seconds: float = 0.0
+    """Wall-clock seconds of training, over every session of the run."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able state."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoopState:
+        """The state saved by :meth:`to_dict` (keys an older run did not write take defaults)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
 
 
 class Trainer:
@@ -92,17 +82,22 @@ class Trainer:
     def __init__(
         self,
         corpus: TokenCorpus,
-        model_config: Any,
+        model_config: ModelConfig,
         config: TrainConfig,
         out: Path,
         *,
         progress: bool | None = None,
         on_step: Callable[[Trainer], None] | None = None,
     ) -> None:
-        if not config.block_size:
-            config = dataclasses.replace(
-                config, block_size=getattr(model_config, "block_size", DEFAULT_BLOCK_SIZE)
-            )
+        #: The run's settings, checked together (see :class:`RunConfig`); saved with every
+        #: checkpoint. ``config`` and ``model_config`` are its ``train`` and ``model``.
+        self.run = RunConfig(
+            model=model_config,
+            codec=corpus.codec,
+            train=config,
+            dataset=DatasetInfo(fingerprint=corpus.fingerprint, path=str(corpus.root)),
+        )
+        config = self.run.train  # its block_size resolved
         self.corpus, self.config, self.out = corpus, config, Path(out)
         self.model_config = model_config
         self.progress = progress
@@ -116,11 +111,6 @@ class Trainer:
         torch.manual_seed(config.seed + self.dist.rank)
 
         self.model = build_model(model_config).to(self.device)
-        if config.objective == "causal" and not self.model.causal:
-            raise ConfigError(
-                f"model {model_config.name!r} is bidirectional: it sees the future, so it can "
-                "only be trained with --objective window"
-            )
         if config.init_from:
             self._load_initial_weights(config.init_from)
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
@@ -136,14 +126,7 @@ class Trainer:
         valid = corpus.pieces("valid")
         self.valid_stream = piece_stream(corpus, valid) if valid else None
         self.shift_tables = self._shift_tables()
-        self.loop: dict[str, Any] = {
-            "epoch": 0,
-            "batch": 0,
-            "step": 0,
-            "best": None,
-            "bad": 0,
-            "seconds": 0.0,  # wall-clock seconds of training, over every session of the run
-        }
+        self.loop = LoopState()
         self._clock = (time.monotonic(), 0.0)  # (when this session started, seconds before it)
         self._last_saved = time.monotonic()
         #: Whether the run's ``minutes`` budget is spent (training then stops after the step).
@@ -158,11 +141,10 @@ class Trainer:
             return False
         if last.name != "last" or not (last / "trainer.json").is_file():
             return False
-        saved = json.loads((last / "config.json").read_text())
-        if saved["dataset"]["fingerprint"] != self.corpus.fingerprint:
+        if read_run_config(last).dataset.fingerprint != self.corpus.fingerprint:
             raise ConfigError(f"{self.out}: was trained on another dataset; cannot resume on this")
         self.model.load_state_dict(load_file(last / "model.safetensors", device=str(self.device)))
-        self.loop = load_trainer_state(last, self.optimizer, self.device)
+        self.loop = LoopState.from_dict(load_trainer_state(last, self.optimizer, self.device))
         return True
 
     def fit(self) -> dict[str, Any]:
@@ -175,17 +157,17 @@ class Trainer:
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
         total_steps = self._total_steps()
-        before = float(self.loop.get("seconds", 0.0))
+        before = self.loop.seconds
         self._clock = (time.monotonic(), before)
         self._last_saved = time.monotonic()
-        self.loop["seconds"] = before
+        self.loop.seconds = before
         self.out_of_time = bool(cfg.minutes) and before >= cfg.minutes * 60  # a resumed run's
         metrics: dict[str, Any] = {}
-        while self.loop["epoch"] < cfg.epochs and not self._done():
+        while self.loop.epoch < cfg.epochs and not self._done():
             metrics = self._train_epoch(model, total_steps)
-            if self._done() and self.loop["batch"] != 0:
+            if self._done() and self.loop.batch != 0:
                 break  # stopped inside the epoch: validated there, best and last are saved
-            if cfg.patience and self.loop["bad"] >= cfg.patience:
+            if cfg.patience and self.loop.bad >= cfg.patience:
                 break
         self.dist.barrier()
         self.dist.close()
@@ -194,7 +176,7 @@ class Trainer:
     # -- one epoch -----------------------------------------------------------------------------
     def _train_epoch(self, model: torch.nn.Module, total_steps: int) -> dict[str, Any]:
         cfg, loop = self.config, self.loop
-        epoch = loop["epoch"]
+        epoch = loop.epoch
         dataset = self._dataset(self.train_stream, epoch)
         order = torch.randperm(
             len(dataset), generator=torch.Generator().manual_seed(cfg.seed * 10_007 + epoch)
@@ -204,22 +186,22 @@ class Trainer:
         batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
         augment = torch.Generator().manual_seed(cfg.seed * 7919 + epoch * 31 + self.dist.rank)
         # the augmentation draws of skipped batches are replayed so a resumed run matches
-        for _ in range(loop["batch"]):
+        for _ in range(loop.batch):
             self._draw_shift(augment)
 
         model.train()
         bar = progress_bar(
             total=len(batches),
-            initial=loop["batch"],
+            initial=loop.batch,
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
             unit="batch",
             enabled=False if not self.dist.is_main else self.progress,
             leave=False,
         )
         loss_sum, target_count, started = 0.0, 0, time.perf_counter()
-        for b in range(loop["batch"], len(batches)):
+        for b in range(loop.batch, len(batches)):
             x, y = self._collate(dataset, batches[b], self._draw_shift(augment))
-            lr = self._lr(loop["step"], total_steps)
+            lr = self._lr(loop.step, total_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             with self._autocast():
@@ -232,12 +214,12 @@ class Trainer:
             count = int((y != -100).sum())
             loss_sum += float(loss.detach()) * count
             target_count += count
-            loop["step"] += 1
-            loop["batch"] = b + 1
+            loop.step += 1
+            loop.batch = b + 1
             self._check_budget()
             bar.update()
             bar.set_postfix(loss=f"{loss_sum / max(1, target_count):.3f}", lr=f"{lr:.1e}")
-            by_steps = cfg.checkpoint_every and loop["step"] % cfg.checkpoint_every == 0
+            by_steps = cfg.checkpoint_every and loop.step % cfg.checkpoint_every == 0
             by_time = cfg.checkpoint_minutes and (
                 time.monotonic() - self._last_saved >= cfg.checkpoint_minutes * 60
             )
@@ -251,24 +233,24 @@ class Trainer:
         seconds = time.perf_counter() - started
         # stopped inside the epoch (max_steps, minutes, should_stop): validate here all the same,
         # so that the run has best/ and metrics.jsonl; the loop stays at this batch for a resume
-        partial = loop["batch"] < len(batches)
+        partial = loop.batch < len(batches)
 
         train_loss_sum, train_count = self.dist.all_sum(loss_sum, target_count)
         valid_loss, valid_accuracy = self._validate()
         train_loss = train_loss_sum / max(1, train_count)
         score = valid_loss if valid_loss is not None else train_loss
-        improved = loop["best"] is None or score < loop["best"]
-        loop["best"] = score if improved else loop["best"]
+        improved = loop.best is None or score < loop.best
+        loop.best = score if improved else loop.best
         if improved:
-            loop["bad"] = 0
+            loop.bad = 0
         elif not partial:  # patience counts whole epochs
-            loop["bad"] += 1
+            loop.bad += 1
         if not partial:
-            loop["epoch"], loop["batch"] = epoch + 1, 0
+            loop.epoch, loop.batch = epoch + 1, 0
         metrics = {
             "epoch": epoch + 1,
             "partial": partial,
-            "step": loop["step"],
+            "step": loop.step,
             "train_loss": train_loss,
             "train_bits_per_token": train_loss / LN2,
             "valid_loss": valid_loss,
@@ -282,10 +264,15 @@ class Trainer:
             with open(self.out / "metrics.jsonl", "a") as log:
                 log.write(json.dumps(metrics) + "\n")
             if improved:
-                save_checkpoint(self.out / "best", self.model, self._config_dict(metrics))
+                save_checkpoint(
+                    self.out / "best",
+                    self.model,
+                    self.run.replace(metrics=metrics),
+                    loop=loop.to_dict(),
+                )
             self._save_last(metrics)
             valid = "-" if valid_loss is None else f"{valid_loss / LN2:.3f}"
-            where = f" (stopped at batch {loop['batch']}/{len(batches)})" if partial else ""
+            where = f" (stopped at batch {loop.batch}/{len(batches)})" if partial else ""
             tqdm.write(
                 f"epoch {epoch + 1}{where}: train {train_loss / LN2:.3f} bits/token, valid {valid}"
                 f"{' (best)' if improved else ''}, {metrics['tokens_per_second']:,.0f} tokens/s"
@@ -319,10 +306,10 @@ class Trainer:
     def _load_initial_weights(self, name_or_path: str) -> None:
         """Fine-tuning: the weights of another checkpoint with the same codec and model."""
         folder = find_checkpoint(resolve_model(name_or_path))
-        saved = json.loads((folder / "config.json").read_text())
-        if saved["codec"] != self.corpus.codec.to_dict():
+        saved = read_run_config(folder)
+        if saved.codec.to_dict() != self.corpus.codec.to_dict():
             raise ConfigError(f"{folder}: --init-from needs a model of this dataset's codec")
-        if saved["model"] != dataclasses.asdict(self.model_config):
+        if saved.model != self.model_config:
             raise ConfigError(f"{folder}: --init-from needs the same model settings as this run")
         self.model.load_state_dict(load_file(folder / "model.safetensors", device=str(self.device)))
 
@@ -369,7 +356,7 @@ class Trainer:
             return cfg.lr * (step + 1) / cfg.warmup_steps
         progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
         if cfg.minutes:  # a time budget: decay over it when it ends before the steps do
-            progress = max(progress, min(1.0, self.loop["seconds"] / (cfg.minutes * 60)))
+            progress = max(progress, min(1.0, self.loop.seconds / (cfg.minutes * 60)))
         return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
 
     def _total_steps(self) -> int:
@@ -385,7 +372,7 @@ class Trainer:
         return (
             self.should_stop
             or self.out_of_time
-            or (bool(cfg.max_steps) and self.loop["step"] >= cfg.max_steps)
+            or (bool(cfg.max_steps) and self.loop.step >= cfg.max_steps)
         )
 
     def _check_budget(self) -> None:
@@ -400,7 +387,7 @@ class Trainer:
         if minutes and self.dist.enabled:
             (total,) = self.dist.all_sum(seconds)
             seconds = total / self.dist.world_size
-        self.loop["seconds"] = seconds
+        self.loop.seconds = seconds
         self.out_of_time = bool(minutes) and seconds >= minutes * 60
 
     def _autocast(self):
@@ -408,24 +395,13 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
 
-    def _config_dict(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {
-            "format": "continuo-checkpoint",
-            "model": dataclasses.asdict(self.model_config),
-            "codec": self.corpus.codec.to_dict(),
-            "train": dataclasses.asdict(self.config),
-            "dataset": {"fingerprint": self.corpus.fingerprint, "path": str(self.corpus.root)},
-            "loop": dict(self.loop),
-            "metrics": metrics or {},
-        }
-
     def _save_last(self, metrics: dict[str, Any] | None = None) -> None:
         self._last_saved = time.monotonic()
         if self.dist.is_main:
             save_checkpoint(
                 self.out / "last",
                 self.model,
-                self._config_dict(metrics),
+                self.run.replace(metrics=metrics or {}),
+                loop=self.loop.to_dict(),
                 optimizer=self.optimizer,
-                trainer_state=dict(self.loop),
             )
