@@ -6,11 +6,12 @@
 
 Options: ``--minutes`` (training budget of each method, default 10), ``--init-from`` (the model
 (c) fine-tunes and whose codec every folder is prepared with; default ``piano``, the bundled
-model; any run folder does), ``--finetune-lr`` (3e-4), ``--pieces`` (generated per method and
-folder, 20), ``--lstm-size`` / ``--lstm-layers`` ((a)'s network, 256 x 3), ``--parallel``
-(trainings at a time, 2), ``--threads`` (for scoring and generating, 2), ``--work`` (datasets,
-runs and their logs, default ``build/piano-quality``), ``--reuse`` (keep the runs a previous
-call finished: score again without training), ``--markdown``.
+model; any run folder does), ``--finetune-lr`` ((c)'s ``--lr``; default: none given, so
+``continuo train``'s own), ``--pieces`` (generated per method and folder, 20), ``--lstm-size`` /
+``--lstm-layers`` ((a)'s network, 256 x 3), ``--parallel`` (trainings at a time, 2),
+``--threads`` (for scoring and generating, 2), ``--work`` (datasets, runs and their logs,
+default ``build/piano-quality``), ``--reuse`` (keep the runs a previous call finished: score
+again without training), ``--markdown``.
 
 Two folders the bundled model never trained on, each prepared with ``continuo prepare SOURCE
 --like MODEL`` (the codec of ``--init-from``) and split by piece name as ``continuo prepare``
@@ -25,40 +26,42 @@ For each folder, three methods train for the same wall-clock budget (``--minutes
 process of its own with ``OMP_NUM_THREADS=1``, two at a time (the two cores):
 
 - (a) the MIDI-LSTM seed's method (Skuldur's "Classical-Piano-Composer"), re-implemented here:
-  the notes starting on each eighth of a piece (onsets rounded to the eighth grid, rests dropped)
-  are one token, a single pitch or a chord of sorted pitches (music21's chords); a window of the 100 tokens before
-  is the input and the next token the one target; stacked LSTMs (3 x LSTM(512) in the seed,
-  3 x LSTM(256) by default here: 512 takes 5 s a batch on one core), generation by argmax, every
-  token an eighth long. Differences from the seed: an embedding instead of the token index
-  scaled to [0, 1] as input; pieces padded on the left (a window never spans two pieces);
-  tokens seen once in training (or never) are one ``<unk>`` token. It trains on the same pieces as the
-  others, decoded from the dataset (so also in C major / A minor), and keeps its last weights.
-- (b) continuo from scratch: ``continuo train DATA --config RECIPE --minutes M``, RECIPE the
-  model and training settings of ``--init-from`` (same model, no pretraining).
-- (c) continuo fine-tuned: ``continuo train DATA --init-from MODEL --minutes M --lr 3e-4`` and
-  the training settings of ``--init-from`` but its learning rate (3e-4 is the rate ``continuo
-  train --help`` suggests for fine-tuning).
+  the notes starting on each eighth of a piece (onsets rounded to the eighth grid, rests
+  dropped) are one token, a single pitch or a chord of sorted pitches (music21's chords); the
+  100 tokens before are the input and the next token the one target; stacked LSTMs (3 x
+  LSTM(512) in the seed, 3 x LSTM(256) by default here: 512 takes 5 s a batch on one core),
+  RMSprop, batches of 64, generation by argmax, every token an eighth long. Differences from the
+  seed: an embedding instead of the token index scaled to [0, 1] as input; pieces padded on the
+  left (a window never spans two pieces); tokens seen once in training (or never) are one
+  ``<unk>`` token. It trains on the same pieces as the others, decoded from the dataset (so
+  also in C major / A minor), and keeps its last weights.
+- (b) continuo from scratch: ``continuo train DATA --config MODEL.toml --minutes M``, MODEL.toml
+  the model settings of ``--init-from`` (the same network, random weights).
+- (c) continuo fine-tuned: ``continuo train DATA --init-from MODEL --minutes M``.
 
-(b) and (c) run with ``--epochs 1000 --patience 0`` so that the budget, not an epoch count,
-ends them; their best checkpoint (lowest validation loss) is scored. Reported for each method:
+(b) and (c) keep ``continuo train``'s training settings and add ``--epochs 1000 --patience 0``,
+so that the budget, not an epoch count, ends them; their best checkpoint (lowest validation
+loss) is scored. Reported for each method:
 
 - bits per note on the test split: for continuo ``continuo evaluate --json``'s
   ``sequence_bits_per_note``; for (a) the summed token log-loss over the notes its tokens carry
   (it encodes no durations or velocities; a token unseen in training costs ``-log2 p(<unk>)``
   plus the bits to name its pitches: ``log2 88 + log2 C(88, k)`` for k notes);
-- for ``--pieces`` generated pieces (half from nothing, half continuing 4-bar seeds cut from test
-  pieces), each 8 bars long (the continuation alone, not its seed), against every test piece's
-  first 8 bars (as ``continuo evaluate --stats`` cuts them): the statistics of
-  :mod:`continuo.evaluation.stats` compared by :func:`~continuo.evaluation.distributions.
-  compare_sets` (means, Yang & Lerch overlap areas). (a) starts "from nothing" as the seed does: from a random
-  window of its training tokens, left out of the output. Sampling for continuo: temperature 1,
-  top-p 0.95 (``continuo evaluate``'s defaults);
+- for ``--pieces`` generated pieces (half from nothing, half continuing 4-bar seeds cut at bar
+  lines of test pieces), each 8 bars long (the continuation alone, not its seed), against every
+  test piece's first 8 bars (as ``continuo evaluate --stats`` cuts them): the statistics of
+  :mod:`continuo.evaluation.stats` compared by ``compare_sets`` of
+  :mod:`continuo.evaluation.distributions` (means, Yang & Lerch overlap areas). (a) starts "from
+  nothing" as the seed does: from a random window of its training tokens, left out of the
+  output. Sampling for continuo: temperature 1, top-p 0.95 (``continuo evaluate``'s defaults);
 - seed continuity: each statistic of the 4 bars after a seed against the seed itself (the
   absolute difference, Euclidean for histograms), averaged over the seeds; beside it the same
   distance between consecutive 4-bar windows of the test pieces (``real``).
 
 Prints a JSON summary; with ``--markdown`` also tables for ``RESULTS-polyphony.md``, and
-whether (c) meets each target of the issue.
+whether (c) meets each target of the issue. ``WORK/FOLDER/pieces/`` holds the seeds and every
+scored piece as MIDI, to listen to: ``a-00.mid`` ... from nothing first, then the continuations
+of ``seed-00.mid`` ... in order.
 """
 
 from __future__ import annotations
@@ -170,13 +173,13 @@ def pick_seeds(pieces: list, count: int, rng: np.random.Generator) -> list:
 def train_all(folders: dict[str, dict], args: argparse.Namespace) -> dict[tuple[str, str], dict]:
     """Train (a), (b) and (c) on every folder, two at a time; (folder, method) -> its run folder
     and wall seconds. With ``--reuse``, runs that finished before are kept."""
-    recipe = write_recipes(args.init_from, args.work)
+    model = write_model_settings(args.init_from, args.work)
     runs = {(name, m): args.work / name / f"run-{m}" for name in folders for m in METHODS}
     todo = [key for key, run in runs.items() if not (args.reuse and _timing(run).is_file())]
     for key in todo:
         shutil.rmtree(runs[key], ignore_errors=True)
     commands = [
-        train_command(m, folders[name]["data"], runs[name, m], recipe, args) for name, m in todo
+        train_command(m, folders[name]["data"], runs[name, m], model, args) for name, m in todo
     ]
     with ThreadPoolExecutor(max_workers=args.parallel) as pool:
         for key, seconds in zip(todo, pool.map(timed, commands), strict=True):
@@ -188,16 +191,16 @@ def _timing(run: Path) -> Path:
     return run.with_suffix(".seconds.json")
 
 
-def train_command(method: str, data: Path, run: Path, recipe: dict[str, Path], args) -> list:
+def train_command(method: str, data: Path, run: Path, model: Path, args) -> list:
     """The arguments of ``python`` that train ``method`` on ``data`` into ``run``."""
     if method == "a":
         size = ["--lstm-size", args.lstm_size, "--lstm-layers", args.lstm_layers]
         return [__file__, "--train-lstm", data, "--out", run, "--minutes", args.minutes, *size]
     budget = ["--minutes", args.minutes, "--epochs", 1000, "--patience", 0, "--out", run]
     if method == "b":
-        return ["-m", "continuo", "train", data, "--config", recipe["scratch"], *budget]
-    init = ["--init-from", args.init_from, "--lr", args.finetune_lr]
-    return ["-m", "continuo", "train", data, "--config", recipe["finetune"], *init, *budget]
+        return ["-m", "continuo", "train", data, "--config", model, *budget]
+    lr = ["--lr", args.finetune_lr] if args.finetune_lr else []
+    return ["-m", "continuo", "train", data, "--init-from", args.init_from, *lr, *budget]
 
 
 def timed(command: list) -> float:
@@ -215,30 +218,19 @@ def timed(command: list) -> float:
     return time.perf_counter() - started
 
 
-def write_recipes(init_from: str, work: Path) -> dict[str, Path]:
-    """TOML files with the model and training settings of ``init_from``: ``scratch`` has both
-    (same model, random weights); ``finetune`` only the training settings."""
+def write_model_settings(init_from: str, work: Path) -> Path:
+    """A TOML file with the model settings of ``init_from``, for (b): same model, random weights."""
     from continuo.training.checkpoint import find_checkpoint
 
     saved = json.loads((find_checkpoint(init_from) / "config.json").read_text())
-    skip = {"epochs", "max_steps", "patience", "minutes", "init_from", "device", "lr"}
-    model = {k: v for k, v in saved["model"].items() if k != "vocab_size"}
-    train = {k: v for k, v in saved.get("train", {}).items() if k not in skip}
+    lines = ["[model]"] + [
+        f"{key} = {json.dumps(value)}"
+        for key, value in saved["model"].items()
+        if key != "vocab_size" and value is not None
+    ]
     work.mkdir(parents=True, exist_ok=True)
-    paths = {"scratch": work / "scratch.toml", "finetune": work / "finetune.toml"}
-    paths["scratch"].write_text(
-        _toml({"model": model, "train": {**train, "lr": saved["train"]["lr"]}})
-    )
-    paths["finetune"].write_text(_toml({"train": train}))
-    return paths
-
-
-def _toml(sections: dict[str, dict]) -> str:
-    lines = []
-    for name, table in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in table.items() if v is not None]
-    return "\n".join(lines) + "\n"
+    (work / "model.toml").write_text("\n".join(lines) + "\n")
+    return work / "model.toml"
 
 
 # -- (a) the MIDI-LSTM seed's method ---------------------------------------------------------------
@@ -403,11 +395,14 @@ def lstm_pieces(run: Path, seeds: list, count: int) -> tuple[list, list]:
 
 # -- (b), (c) continuo -----------------------------------------------------------------------------
 def continuo_bits_per_note(run: Path, data: Path, threads: int) -> dict:
+    """``continuo evaluate``'s figures for the test split, named as (a)'s are."""
     result = json.loads(
         continuo("evaluate", run, data, "--split", "test", "--json", threads=threads)
     )
-    keys = ("sequence_bits_per_note", "sequence_notes", "tokens", "bits_per_token")
-    return {"bits_per_note": result["sequence_bits_per_note"], **{k: result[k] for k in keys[1:]}}
+    return {
+        "bits_per_note": result["sequence_bits_per_note"], "notes": result["sequence_notes"],
+        "tokens": result["tokens"], "bits_per_token": result["bits_per_token"],
+    }  # fmt: skip
 
 
 def continuo_pieces(run: Path, seeds: list, count: int, args) -> tuple[list, list]:
@@ -470,6 +465,8 @@ def evaluate_folder(name: str, folder: dict, runs: dict, args) -> dict:
     pieces = held_out(folder["data"])
     reference = [cut(p, 0, PIECE_BARS * BAR) for p in pieces]
     seeds = pick_seeds(pieces, args.pieces - args.pieces // 2, np.random.default_rng(args.seed))
+    listen = args.work / name / "pieces"  # every piece scored, as MIDI, to listen to
+    save_midi(listen, "seed", seeds)
     methods = {}
     for method in METHODS:
         run = runs[name, method]["run"]
@@ -482,7 +479,10 @@ def evaluate_folder(name: str, folder: dict, runs: dict, args) -> dict:
         else:
             bits = continuo_bits_per_note(run, folder["data"], args.threads)
             scratch, continued = continuo_pieces(run, seeds, args.pieces // 2, args)
-            trained = json.loads((run / "best" / "config.json").read_text()).get("metrics", {})
+            config = json.loads((run / "best" / "config.json").read_text())
+            settings = ("lr", "batch_size", "block_size", "warmup_steps")
+            trained = {**config["metrics"], **{k: config["train"][k] for k in settings}}
+        save_midi(listen, method, scratch + continued)
         methods[method] = {
             "likelihood": bits,
             "generated": len(scratch + continued),
@@ -503,6 +503,12 @@ def evaluate_folder(name: str, folder: dict, runs: dict, args) -> dict:
         "methods": methods,
         "real_continuity": continuity(real_pairs(pieces)),
     }
+
+
+def save_midi(folder: Path, stem: str, scores: list) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, score in enumerate(scores):
+        score.dump_midi(str(folder / f"{stem}-{number:02d}.mid"))
 
 
 def targets(folder: dict) -> dict[str, bool]:
@@ -612,7 +618,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget per method")
     parser.add_argument("--init-from", default="piano", help="the model (c) fine-tunes")
-    parser.add_argument("--finetune-lr", type=float, default=3e-4)
+    parser.add_argument("--finetune-lr", type=float, help="(c): default continuo train's")
     parser.add_argument(
         "--folders", nargs="+", default=["pop909", "bach"], choices=["pop909", "bach"]
     )
