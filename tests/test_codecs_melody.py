@@ -16,13 +16,12 @@ from continuo.codecs.melody import (
     format_melody_tokens,
     is_pitch,
     melody_from_text,
-    note_name,
     parse_melody_text,
     pitch_token,
     token_pitch,
 )
 from continuo.errors import CodecError, SeedError
-from continuo.score import make_score, note_table
+from continuo.score import make_score, note_table, pitch_name
 
 Q = 480  # ticks per quarter of the scores made here; a 16th is 120
 
@@ -59,7 +58,7 @@ def test_pitch_token_helpers() -> None:
     assert token_pitch("64") == 64
     with pytest.raises(ValueError):
         token_pitch("r")
-    assert note_name(60) == "C4" and note_name(61) == "C#4" and note_name(0) == "C-1"
+    assert pitch_name(60) == "C4" and pitch_name(61) == "C#4" and pitch_name(0) == "C-1"
 
 
 # -- the time series ---------------------------------------------------------------------------

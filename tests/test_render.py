@@ -10,7 +10,6 @@ import pytest
 import soundfile
 
 from continuo.errors import ConfigError, ContinuoError
-from continuo.io.pianoroll_plot import bar_starts, pitch_name
 from continuo.io.render import (
     PEAK_LEVEL,
     SOUNDFONT_ENV,
@@ -19,7 +18,7 @@ from continuo.io.render import (
     write_pianoroll_png,
     write_wav,
 )
-from continuo.score import DEFAULT_TPQ, make_score
+from continuo.score import DEFAULT_TPQ, bar_starts, make_score, pitch_name
 
 TPQ = DEFAULT_TPQ
 

@@ -1,13 +1,11 @@
-"""Helpers the codecs share: reading notes as arrays, snapping ticks to a grid, building scores.
+"""Helpers the codecs share: snapping ticks to a grid, building scores (notes as arrays,
+:func:`~continuo.score.notes_of`, and the velocity of decoded notes are :mod:`continuo.score`'s).
 
 Rounding rule used by every codec: a time ``t`` (ticks at ``tpq`` ticks per quarter) falls on grid
 step ``floor(t * spq / tpq + 1/2)`` (nearest step, halves up), computed exactly in integers.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 import symusic
@@ -16,68 +14,12 @@ from continuo.errors import ConfigError
 from continuo.score import DEFAULT_TPQ, Score
 
 __all__ = [
-    "DEFAULT_VELOCITY",
-    "NoteArrays",
     "check_steps_per_quarter",
     "format_quarters",
     "is_on_grid",
-    "notes_of",
     "score_from_notes",
     "to_steps",
 ]
-
-#: Velocity of every note a codec without velocity tokens decodes to.
-DEFAULT_VELOCITY = 80
-
-
-@dataclass(frozen=True)
-class NoteArrays:
-    """Notes as parallel int64 arrays (ticks at ``tpq``); ``program`` is -1 for drums."""
-
-    onset: np.ndarray
-    offset: np.ndarray
-    pitch: np.ndarray
-    velocity: np.ndarray
-    program: np.ndarray
-    tpq: int
-
-    def __len__(self) -> int:
-        return len(self.onset)
-
-    def take(self, index: np.ndarray) -> NoteArrays:
-        """The notes selected by a boolean mask or an index array."""
-        return NoteArrays(
-            self.onset[index],
-            self.offset[index],
-            self.pitch[index],
-            self.velocity[index],
-            self.program[index],
-            self.tpq,
-        )
-
-
-def notes_of(tracks: Iterable[symusic.Track], tpq: int) -> NoteArrays:
-    """All notes of ``tracks`` as :class:`NoteArrays` (negative durations read as zero)."""
-    parts: list[dict[str, np.ndarray]] = []
-    programs: list[np.ndarray] = []
-    for track in tracks:
-        soa = track.notes.numpy()
-        parts.append(soa)
-        program = -1 if track.is_drum else int(track.program)
-        programs.append(np.full(len(soa["time"]), program, dtype=np.int64))
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return NoteArrays(empty, empty, empty, empty, empty, tpq)
-    onset = np.concatenate([p["time"] for p in parts]).astype(np.int64)
-    duration = np.maximum(np.concatenate([p["duration"] for p in parts]).astype(np.int64), 0)
-    return NoteArrays(
-        onset=onset,
-        offset=onset + duration,
-        pitch=np.concatenate([p["pitch"] for p in parts]).astype(np.int64),
-        velocity=np.concatenate([p["velocity"] for p in parts]).astype(np.int64),
-        program=np.concatenate(programs),
-        tpq=tpq,
-    )
 
 
 def check_steps_per_quarter(codec: str, steps_per_quarter: int) -> None:

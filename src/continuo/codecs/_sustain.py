@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 import symusic
 
-from continuo.codecs._grid import NoteArrays, notes_of
+from continuo.score import NoteArrays, notes_of
 
 __all__ = ["sustained_notes", "sustained_offsets"]
 
@@ -58,7 +58,7 @@ def sustained_offsets(
 
 
 def sustained_notes(tracks: Iterable[symusic.Track], tpq: int) -> NoteArrays:
-    """All notes of ``tracks`` (as :func:`~continuo.codecs._grid.notes_of`), each pitched
+    """All notes of ``tracks`` (as :func:`~continuo.score.notes_of`), each pitched
     track's note ends moved by its own sustain pedal (:func:`sustained_offsets`)."""
     tracks = list(tracks)
     parts = [notes_of([track], tpq) for track in tracks]

@@ -48,9 +48,7 @@ import numpy as np
 import symusic
 
 from continuo.codecs._grid import (
-    DEFAULT_VELOCITY,
     check_steps_per_quarter,
-    notes_of,
     score_from_notes,
     to_steps,
 )
@@ -58,7 +56,7 @@ from continuo.codecs._sustain import sustained_notes
 from continuo.codecs.base import Codec
 from continuo.codecs.keys import estimate_key, transposition_to_c
 from continuo.errors import CodecError, ConfigError
-from continuo.score import DEFAULT_TPQ, Score
+from continuo.score import DECODED_VELOCITY, DEFAULT_TPQ, Score, notes_of
 
 if TYPE_CHECKING:
     import miditok
@@ -216,7 +214,7 @@ class EventsCodec(Codec):
             above = levels[np.minimum(index, len(levels) - 1)]
             velocity = np.where(notes.velocity - below < above - notes.velocity, below, above)
         else:
-            velocity = np.full(len(notes), DEFAULT_VELOCITY, dtype=np.int64)
+            velocity = np.full(len(notes), DECODED_VELOCITY, dtype=np.int64)
         program = notes.program if c.programs else np.zeros(len(notes), dtype=np.int64)
         return _tracks(program, onset, duration, notes.pitch, velocity)
 
@@ -271,7 +269,7 @@ class EventsCodec(Codec):
         scale = DEFAULT_TPQ // tpq
         notes = notes_of(decoded.tracks, tpq)
         velocity = (
-            notes.velocity if self.config.velocity_bins else np.full(len(notes), DEFAULT_VELOCITY)
+            notes.velocity if self.config.velocity_bins else np.full(len(notes), DECODED_VELOCITY)
         )
         program = notes.program if self.config.programs else np.zeros(len(notes), dtype=np.int64)
         duration = notes.offset - notes.onset

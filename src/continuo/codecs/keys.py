@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from continuo.score import Score
+from continuo.score import Score, notes_of
 
 __all__ = [
     "KOSTKA_PAYNE_MAJOR",
@@ -223,14 +223,8 @@ def transposition_to_c(score: Score, track_index: int | None = None) -> int:
     transposition (10 when the signature is trusted).
     """
     tracks = [score.tracks[track_index]] if track_index is not None else list(score.tracks)
-    parts = [track.notes.numpy() for track in tracks if not track.is_drum]
-    parts = [part for part in parts if len(part["pitch"])]
-    if parts:
-        pitch = np.concatenate([part["pitch"] for part in parts]).astype(np.int64)
-        onset = np.concatenate([part["time"] for part in parts]).astype(np.int64)
-        duration = np.concatenate([part["duration"] for part in parts]).astype(np.int64)
-    else:
-        pitch = onset = duration = np.zeros(0, dtype=np.int64)
+    notes = notes_of([track for track in tracks if not track.is_drum], score.ticks_per_quarter)
+    pitch, onset, duration = notes.pitch, notes.onset, notes.duration
     if len(score.key_signatures):
         signatures = sorted(score.key_signatures, key=lambda ks: ks.time)
         sharps = int(signatures[0].key)

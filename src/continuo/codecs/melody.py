@@ -42,18 +42,16 @@ import numpy as np
 import symusic
 
 from continuo.codecs._grid import (
-    DEFAULT_VELOCITY,
     check_steps_per_quarter,
     format_quarters,
     is_on_grid,
-    notes_of,
     score_from_notes,
     to_steps,
 )
 from continuo.codecs.base import Codec
 from continuo.codecs.keys import estimate_key, transposition_to_c
 from continuo.errors import CodecError, ConfigError, SeedError
-from continuo.score import DEFAULT_TPQ, Score
+from continuo.score import DECODED_VELOCITY, DEFAULT_TPQ, Score, notes_of, pitch_name
 
 __all__ = [
     "HOLD",
@@ -66,7 +64,6 @@ __all__ = [
     "format_melody_tokens",
     "is_pitch",
     "melody_from_text",
-    "note_name",
     "parse_melody_text",
     "pitch_token",
     "token_pitch",
@@ -81,7 +78,6 @@ PITCH_OFFSET = 3
 MELODY_VOCAB: tuple[str, ...] = (SEPARATOR, REST, HOLD, *(str(p) for p in range(128)))
 _SEP_ID, _REST_ID, _HOLD_ID = 0, 1, 2
 _PITCH_TOKENS = frozenset(MELODY_VOCAB[PITCH_OFFSET:])
-_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ACCIDENTALS = {"": 0, "#": 1, "##": 2, "♯": 1, "b": -1, "bb": -2, "♭": -1}
 _NOTE_NAME = re.compile(r"([A-Ga-g])(##|bb|#|b|♯|♭)?(-?\d+)")
@@ -105,11 +101,6 @@ def token_pitch(token: str) -> int:
     if token not in _PITCH_TOKENS:
         raise ValueError(f"{token!r} is not a pitch token")
     return int(token)
-
-
-def note_name(pitch: int) -> str:
-    """Scientific pitch name with sharps, C4 = 60: ``61 -> "C#4"``, ``0 -> "C-1"``."""
-    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 @dataclass(frozen=True)
@@ -313,7 +304,7 @@ class MelodyCodec(Codec):
 
     def _score(self, start: np.ndarray, end: np.ndarray, pitch: np.ndarray) -> Score:
         step = self.step_ticks
-        velocity = np.full(len(start), DEFAULT_VELOCITY, dtype=np.int64)
+        velocity = np.full(len(start), DECODED_VELOCITY, dtype=np.int64)
         score = score_from_notes([(0, start * step, (end - start) * step, pitch, velocity)])
         if self.config.transpose and len(pitch):
             # in C major or A minor by construction; which of the two, the notes say
@@ -391,5 +382,5 @@ def format_melody_tokens(tokens: Sequence[str], *, names: bool = False) -> str:
     :func:`parse_melody_text` reads it back to the same tokens.
     """
     if names:
-        return " ".join(note_name(int(t)) if is_pitch(t) else t for t in tokens)
+        return " ".join(pitch_name(int(t)) if is_pitch(t) else t for t in tokens)
     return " ".join(tokens)

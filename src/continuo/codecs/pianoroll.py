@@ -30,16 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from continuo.codecs._grid import (
-    DEFAULT_VELOCITY,
     check_steps_per_quarter,
-    notes_of,
     score_from_notes,
     to_steps,
 )
 from continuo.codecs._sustain import sustained_notes
 from continuo.codecs.base import Codec
 from continuo.errors import CodecError, ConfigError
-from continuo.score import DEFAULT_TPQ, Score
+from continuo.score import DECODED_VELOCITY, DEFAULT_TPQ, Score, notes_of
 
 __all__ = ["FRAME_END", "SEPARATOR", "PianorollCodec", "PianorollConfig"]
 
@@ -160,7 +158,7 @@ class PianorollCodec(Codec):
             return score_from_notes([(0, *(np.zeros(0, dtype=np.int64),) * 4)])
         onset, end = np.concatenate(onset_list), np.concatenate(end_list)
         step = self.step_ticks
-        velocity = np.full(len(onset), DEFAULT_VELOCITY, dtype=np.int64)
+        velocity = np.full(len(onset), DECODED_VELOCITY, dtype=np.int64)
         return score_from_notes(
             [(0, onset * step, (end - onset) * step, np.concatenate(pitch_list), velocity)]
         )

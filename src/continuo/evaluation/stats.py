@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from continuo.score import Score
+from continuo.score import Score, notes_of
 
 __all__ = [
     "METRICS",
@@ -56,15 +56,9 @@ _MINOR = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], dtype=bool)  # natural m
 
 def _notes(score: Score, *, pitched: bool) -> np.ndarray:
     """``(n, 3)`` int64 rows ``(onset, end, pitch)`` in ticks; ``pitched`` leaves drums out."""
-    parts = []
-    for track in score.tracks:
-        if pitched and track.is_drum:
-            continue
-        soa = track.notes.numpy()
-        onset = np.asarray(soa["time"], dtype=np.int64)
-        end = onset + np.maximum(np.asarray(soa["duration"], dtype=np.int64), 0)
-        parts.append(np.stack([onset, end, np.asarray(soa["pitch"], dtype=np.int64)], axis=1))
-    return np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.int64)
+    tracks = [track for track in score.tracks if not (pitched and track.is_drum)]
+    notes = notes_of(tracks, score.ticks_per_quarter)
+    return np.stack([notes.onset, notes.offset, notes.pitch], axis=1)
 
 
 def pitch_class_histogram(score: Score) -> np.ndarray:

@@ -24,8 +24,7 @@ import symusic
 from continuo.codecs.melody import MelodyCodec, parse_melody_text
 from continuo.errors import CodecError, ConfigError, SeedError
 from continuo.io import read_score
-from continuo.io.pianoroll_plot import bar_starts
-from continuo.score import Score
+from continuo.score import Score, bar_starts
 
 if TYPE_CHECKING:
     from continuo.codecs import Codec
@@ -272,7 +271,7 @@ def steps_to_bar_line(seed: Score | None, seed_end: int, steps: int, steps_per_q
     """``steps`` grid steps after tick ``seed_end`` of ``seed``, lengthened as little as needed
     for the output to end on a bar line of the seed's meter.
 
-    Bar lines are those of :func:`~continuo.io.pianoroll_plot.bar_starts` (the seed's time
+    Bar lines are those of :func:`~continuo.score.bar_starts` (the seed's time
     signatures, 4/4 without one; from tick 0 without a seed). A seed that stops half-way through
     a bar, continued for 8 bars, ends after 8 and a half: on the bar line, not in mid-bar.
     """

@@ -22,7 +22,6 @@ from continuo.errors import ContinuoError, ReadError
 from continuo.score import Score
 
 __all__ = [
-    "DEFAULT_VELOCITY",
     "TIE_CONTINUE",
     "TIE_NONE",
     "TIE_START",
@@ -40,9 +39,6 @@ __all__ = [
     "tonic_sharps",
     "write_atomically",
 ]
-
-#: Velocity of notes whose source says nothing about loudness (kern, ABC, JSB, MusicNet, ...).
-DEFAULT_VELOCITY = 64
 
 #: Tie kinds of a note, as kern's ``[`` ``_`` ``]`` and music21's ``Tie.type`` say.
 TIE_NONE, TIE_START, TIE_CONTINUE, TIE_STOP = 0, 1, 2, 3

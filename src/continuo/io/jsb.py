@@ -20,8 +20,8 @@ from pathlib import Path
 import symusic
 
 from continuo.errors import ReadError
-from continuo.io._common import DEFAULT_VELOCITY, read_text
-from continuo.score import DEFAULT_TPQ, Piece, Score
+from continuo.io._common import read_text
+from continuo.score import DEFAULT_TPQ, UNMARKED_VELOCITY, Piece, Score
 
 __all__ = ["GRIDS", "grid_of", "read_jsb_chorales"]
 
@@ -101,7 +101,7 @@ def _chorale(path: str | PathLike[str], name: str, steps: object, steps_per_quar
                 if line[start] is not None:
                     duration = (i - start) * step_ticks
                     track.notes.append(
-                        symusic.Note(start * step_ticks, duration, line[start], DEFAULT_VELOCITY)
+                        symusic.Note(start * step_ticks, duration, line[start], UNMARKED_VELOCITY)
                     )
                 start = i
         score.tracks.append(track)

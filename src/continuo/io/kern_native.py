@@ -21,7 +21,6 @@ from functools import lru_cache
 import symusic
 
 from continuo.io._common import (
-    DEFAULT_VELOCITY,
     TIE_CONTINUE,
     TIE_NONE,
     TIE_START,
@@ -30,7 +29,7 @@ from continuo.io._common import (
     set_signatures,
     tonic_sharps,
 )
-from continuo.score import DEFAULT_TPQ, Score
+from continuo.score import DEFAULT_TPQ, UNMARKED_VELOCITY, Score
 
 __all__ = ["KernSyntaxError", "KernUnsupported", "parse_kern"]
 
@@ -244,7 +243,7 @@ class _Builder:
                     start,
                     duration,
                     pitch,
-                    DEFAULT_VELOCITY,
+                    UNMARKED_VELOCITY,
                     tie,
                 )
         if advance is not None:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import symusic
 
 from continuo.io._common import (
-    DEFAULT_VELOCITY,
     TIE_CONTINUE,
     TIE_NONE,
     TIE_START,
@@ -29,7 +28,7 @@ from continuo.io._common import (
     to_ticks,
     tonic_sharps,
 )
-from continuo.score import DEFAULT_TPQ, Score
+from continuo.score import DEFAULT_TPQ, UNMARKED_VELOCITY, Score
 
 if TYPE_CHECKING:
     import music21
@@ -116,7 +115,7 @@ def _velocity(member: Any, element: Any) -> int:
             velocity = source.volume.velocity
             if velocity is not None:
                 return max(1, min(127, int(velocity)))
-    return DEFAULT_VELOCITY
+    return UNMARKED_VELOCITY
 
 
 def _key(ks: Any, tpq: int) -> list[tuple[int, int, int, bool]]:

@@ -22,9 +22,9 @@ from os import PathLike
 import symusic
 
 from continuo.errors import ReadError
-from continuo.io._common import DEFAULT_VELOCITY, check_file, one_line, read_text
+from continuo.io._common import check_file, one_line, read_text
 from continuo.io.npz_pickle import NpzPickleError, PickleRefused, iter_npz
-from continuo.score import DEFAULT_TPQ, Piece, Score
+from continuo.score import DEFAULT_TPQ, UNMARKED_VELOCITY, Piece, Score
 
 __all__ = ["CSV_COLUMNS", "SAMPLE_RATE", "read_musicnet_csv", "read_musicnet_npz"]
 
@@ -151,7 +151,7 @@ def _score(labels: list[tuple[int, int, int, int]]) -> Score:
             track = tracks[instrument] = symusic.Track(name, instrument - 1, False)
         onset = round(start * ticks_per_sample)
         duration = max(1, round(end * ticks_per_sample) - onset)
-        track.notes.append(symusic.Note(onset, duration, pitch, DEFAULT_VELOCITY))
+        track.notes.append(symusic.Note(onset, duration, pitch, UNMARKED_VELOCITY))
     score = symusic.Score(DEFAULT_TPQ)
     for instrument in sorted(tracks):
         tracks[instrument].notes.sort()

@@ -2,8 +2,8 @@
 
 :func:`pianoroll_figure` builds a matplotlib :class:`~matplotlib.figure.Figure` without pyplot
 (no global state, no GUI backend: safe in a CLI, a test run or a Streamlit worker thread);
-:func:`continuo.io.render.write_pianoroll_png` saves it. :func:`bar_starts` gives the bar lines
-of a score from its time signatures; seed clipping uses it as well.
+:func:`continuo.io.render.write_pianoroll_png` saves it. Bar lines come from
+:func:`continuo.score.bar_starts`, which seed clipping uses as well.
 
 Layout: x is time, with a line at every bar (labelled with bar numbers) and fainter lines at
 every beat; y is pitch, with note names and the black-key rows shaded like a keyboard, cut to the
@@ -18,44 +18,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import symusic
 
-from continuo.score import Score, note_table
+from continuo.score import Score, bar_starts, note_table, pitch_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["CONTINUATION_COLOUR", "SEED_COLOUR", "bar_starts", "pianoroll_figure", "pitch_name"]
+__all__ = ["CONTINUATION_COLOUR", "SEED_COLOUR", "pianoroll_figure"]
 
 SEED_COLOUR = "#3a6ea5"
 CONTINUATION_COLOUR = "#e07b39"
-_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _BLACK_KEYS = frozenset({1, 3, 6, 8, 10})
-
-
-def pitch_name(pitch: int) -> str:
-    """Scientific pitch name of a MIDI pitch, sharps for black keys: 60 -> ``"C4"``."""
-    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
-
-
-def bar_starts(score: Score, end_tick: int) -> list[int]:
-    """Ticks at which bars start, from 0 up to (not including) ``end_tick``; ``[0]`` at least.
-
-    Bars follow the score's time signatures (4/4 when it has none); a time signature that
-    changes in the middle of a bar starts a new bar there. ``score`` must be in ticks.
-    """
-    tpq = score.ticks_per_quarter
-    changes: dict[int, tuple[int, int]] = {0: (4, 4)}
-    for signature in score.time_signatures:
-        numerator, denominator = signature.numerator, signature.denominator
-        if numerator > 0 and denominator > 0:
-            changes[max(int(signature.time), 0)] = (numerator, denominator)
-    times = sorted(changes)
-    starts: list[int] = []
-    for index, change in enumerate(times):
-        stop = times[index + 1] if index + 1 < len(times) else max(end_tick, 1)
-        numerator, denominator = changes[change]
-        bar = max(round(tpq * 4 * numerator / denominator), 1)
-        starts.extend(range(change, stop, bar))
-    return [start for start in starts if start < max(end_tick, 1)]
 
 
 def _beat_ticks(score: Score, starts: list[int], end_tick: int) -> list[int]:
