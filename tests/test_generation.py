@@ -154,3 +154,25 @@ def test_empty_seed_file(generator: Generator, tmp_path: Path) -> None:
     (tmp_path / "empty.mid").write_bytes(b"")
     with pytest.raises(ContinuoError, match=r"empty\.mid"):
         generator.generate_continuation(tmp_path / "empty.mid", steps=8)
+
+
+def test_render_gives_every_format_in_memory_and_save_writes_the_same(
+    generator: Generator, tmp_path: Path
+) -> None:
+    from continuo.errors import ConfigError
+    from continuo.io import read_midi, read_musicxml
+
+    [out] = generator.generate_continuation(SEED, steps=16, rng_seed=2)
+    files = out.render("tune")
+    assert list(files) == ["midi", "musicxml", "wav", "png"]
+    assert files["midi"].startswith(b"MThd") and files["wav"].startswith(b"RIFF")
+    assert files["png"].startswith(b"\x89PNG") and b"<score-partwise" in files["musicxml"]
+    assert list(out.render("tune", formats=("wav", "midi"))) == ["wav", "midi"]
+    with pytest.raises(ConfigError, match="no output format mp3"):
+        out.render("tune", formats=("mp3",))
+    paths = out.save(tmp_path, "tune")
+    assert set(paths) == set(files) and all(path.stat().st_size for path in paths.values())
+    for name in ("midi", "wav"):  # music21 gives parts fresh ids, so MusicXML is not bit-equal
+        assert paths[name].read_bytes() == files[name], name
+    assert np.array_equal(note_table(read_midi(paths["midi"])), note_table(out.score))
+    assert read_musicxml(paths["musicxml"]).note_num() == out.score.note_num()

@@ -2,8 +2,8 @@
 
 :func:`generate_results` runs a :class:`~continuo.generation.Generator` (loaded once per process)
 on a seed -- melody text, an uploaded score, or nothing -- and renders every variation to the
-bytes the page shows: piano roll PNG, WAV, MIDI and MusicXML, written in a job folder that is
-removed before it returns.
+bytes the page shows: piano roll PNG, WAV, MIDI and MusicXML, rendered in memory (an uploaded
+seed is saved in a job folder that is removed before it returns).
 """
 
 from __future__ import annotations
@@ -140,22 +140,17 @@ def fresh_rng_seed() -> int:
     return secrets.randbelow(MAX_RNG_SEED + 1)
 
 
-def _result(continuation: Any, folder: Path, name: str, rng_seed: int) -> ScoreResult:
-    """One continuation as files in ``folder`` (MIDI, MusicXML, WAV), read back as bytes."""
-    from continuo.io import write_midi, write_musicxml
-    from continuo.io.render import write_wav
-
+def _result(continuation: Any, name: str, rng_seed: int) -> ScoreResult:
+    """One continuation as the bytes the page shows (:meth:`Continuation.render
+    <continuo.generation.Continuation.render>`, with a piano roll sized for the page)."""
     score = continuation.score
-    paths = {suffix: folder / f"{name}.{suffix}" for suffix in ("mid", "musicxml", "wav")}
-    write_midi(score, paths["mid"])
-    write_musicxml(score, paths["musicxml"])
-    write_wav(score, paths["wav"])
+    files = continuation.render(name, formats=("midi", "musicxml", "wav"))
     return ScoreResult(
         name=name,
         png=pianoroll_png(score, continuation.seed_end, name),
-        wav=paths["wav"].read_bytes(),
-        midi=paths["mid"].read_bytes(),
-        musicxml=paths["musicxml"].read_bytes(),
+        wav=files["wav"],
+        midi=files["midi"],
+        musicxml=files["musicxml"],
         notes=int(score.note_num()),
         seconds=float(score.to("second").end()),
         seed_notes=_seed_note_count(score, continuation.seed_end),
@@ -203,7 +198,7 @@ def generate_results(
                     0.3 + 0.7 * (index - 1) / len(continuations),
                     text=f"Rendering variation {index} of {len(continuations)}…",
                 )
-                results.append(_result(continuation, folder, f"{stem}-{index}", rng_seed))
+                results.append(_result(continuation, f"{stem}-{index}", rng_seed))
         return results
     finally:
         progress.empty()

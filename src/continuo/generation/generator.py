@@ -14,6 +14,7 @@ and tempo.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,13 @@ from continuo.score import Score
 from continuo.training.checkpoint import load_checkpoint
 from continuo.training.run_config import RunConfig
 
-__all__ = ["MAX_OUTPUTS", "Continuation", "Generator"]
+__all__ = ["FORMATS", "MAX_OUTPUTS", "Continuation", "Generator"]
 
 #: The most outputs one call writes (they are sampled as one batch, held in memory together).
 MAX_OUTPUTS = 256
+
+#: What a :class:`Continuation` renders to, by name.
+FORMATS = ("midi", "musicxml", "wav", "png")
 
 
 @dataclass
@@ -59,13 +63,38 @@ class Continuation:
     key: the notes they name are the notes of :attr:`score` after ``seed_end`` (a transposing
     codec's model works in C major / A minor; its tokens are moved back with the notes)."""
 
+    def render(
+        self, stem: str = "continuo", *, formats: Sequence[str] = FORMATS
+    ) -> dict[str, bytes]:
+        """The piece as the bytes of each of ``formats`` (any of :data:`FORMATS`): a MIDI file,
+        a MusicXML file titled ``stem``, a WAV rendering and a piano-roll PNG (the seed and the
+        continuation in their colours), by format name, in the order asked."""
+        from continuo.io.midi import midi_bytes
+        from continuo.io.musicxml import musicxml_bytes
+        from continuo.io.render import pianoroll_png_bytes, wav_bytes
+
+        makers: dict[str, Callable[[], bytes]] = {
+            "midi": lambda: midi_bytes(self.score),
+            "musicxml": lambda: musicxml_bytes(self.score, title=stem),
+            "wav": lambda: wav_bytes(self.score),
+            "png": lambda: pianoroll_png_bytes(
+                self.score, seed_end_tick=self.seed_end or None, title=stem
+            ),
+        }
+        unknown = [name for name in formats if name not in makers]
+        if unknown:
+            raise ConfigError(
+                f"no output format {', '.join(unknown)} (formats: {', '.join(FORMATS)})"
+            )
+        return {name: makers[name]() for name in formats}
+
     def save(
         self, folder: str | os.PathLike[str], stem: str, *, midi_suffix: str = ".mid"
     ) -> dict[str, Path]:
-        """Write ``stem.mid`` (or ``midi_suffix``), ``.musicxml``, ``.wav`` and ``.png`` into
-        ``folder``, made when missing; :class:`ConfigError` when it exists as a file."""
-        from continuo import io
-        from continuo.io.render import write_pianoroll_png, write_wav
+        """Write :meth:`render`'s files into ``folder`` (made when missing) as ``stem.mid`` (or
+        ``midi_suffix``), ``.musicxml``, ``.wav`` and ``.png``, each atomically; returns their
+        paths by format. :class:`ConfigError` when ``folder`` exists as a file."""
+        from continuo.io.render import atomic_output
 
         folder = Path(folder)
         for candidate in (folder, *folder.parents):
@@ -73,18 +102,12 @@ class Continuation:
                 if not candidate.is_dir():
                     raise ConfigError(f"{folder}: {candidate} is a file, not a folder")
                 break
-        paths = {
-            "midi": folder / f"{stem}{midi_suffix}",
-            "musicxml": folder / f"{stem}.musicxml",
-            "wav": folder / f"{stem}.wav",
-            "png": folder / f"{stem}.png",
-        }
-        io.write_midi(self.score, paths["midi"])
-        io.write_musicxml(self.score, paths["musicxml"])
-        write_wav(self.score, paths["wav"])
-        write_pianoroll_png(
-            self.score, paths["png"], seed_end_tick=self.seed_end or None, title=stem
-        )
+        suffixes = {"midi": midi_suffix, "musicxml": ".musicxml", "wav": ".wav", "png": ".png"}
+        paths = {}
+        for name, data in self.render(stem).items():
+            paths[name] = folder / f"{stem}{suffixes[name]}"
+            with atomic_output(paths[name]) as tmp:
+                tmp.write_bytes(data)
         return paths
 
 

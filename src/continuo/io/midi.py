@@ -19,7 +19,7 @@ from continuo.errors import ReadError
 from continuo.io._common import read_bytes, reading, write_atomically
 from continuo.score import Score
 
-__all__ = ["read_midi", "write_midi"]
+__all__ = ["midi_bytes", "read_midi", "write_midi"]
 
 
 def read_midi(path: str | PathLike[str]) -> Score:
@@ -47,6 +47,11 @@ def read_midi(path: str | PathLike[str]) -> Score:
 def write_midi(score: Score, path: str | PathLike[str]) -> None:
     """Write ``score`` as a type-1 MIDI file (written to a temporary file, then renamed)."""
     write_atomically(path, lambda tmp: score.dump_midi(str(tmp)))
+
+
+def midi_bytes(score: Score) -> bytes:
+    """``score`` as the bytes of a type-1 MIDI file (what :func:`write_midi` writes)."""
+    return bytes(score.dumps_midi())
 
 
 def _read_patterns(division: int, chunks: list[bytes]) -> Score:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from continuo.errors import ReadError
 from continuo.io._common import quiet_music21, read_bytes, reading, write_atomically
 from continuo.io.music21_convert import from_music21, to_music21
 from continuo.score import Score
 
-__all__ = ["read_musicxml", "write_musicxml"]
+__all__ = ["musicxml_bytes", "read_musicxml", "write_musicxml"]
 
 
 def read_musicxml(path: str | PathLike[str]) -> Score:
@@ -42,17 +43,8 @@ def write_musicxml(score: Score, path: str | PathLike[str], *, title: str | None
     file opens in MuseScore and reads back with music21. Onsets off the notation grid are snapped
     (see ``to_music21``). Written to a temporary file, then renamed.
     """
-    from music21 import metadata
-
     target = Path(path)
-    stream = to_music21(score)
-    stream.metadata = metadata.Metadata()
-    stream.metadata.title = title if title is not None else target.stem
-    with quiet_music21():
-        stream.makeNotation(inPlace=True)
-    for measure in stream.recurse().getElementsByClass("Measure"):
-        for number, voice in enumerate(measure.voices, 1):
-            voice.id = str(number)  # music21 numbers them from 0; MusicXML voices start at 1
+    stream = _notated(score, title if title is not None else target.stem)
     fmt = "mxl" if target.suffix.lower() == ".mxl" else "musicxml"
 
     def write(tmp: Path) -> None:
@@ -60,3 +52,29 @@ def write_musicxml(score: Score, path: str | PathLike[str], *, title: str | None
             stream.write(fmt, fp=tmp)
 
     write_atomically(target, write)
+
+
+def musicxml_bytes(score: Score, *, title: str = "") -> bytes:
+    """``score`` as the bytes of an uncompressed MusicXML file (what :func:`write_musicxml`
+    writes to a ``.musicxml`` path), titled ``title``."""
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    stream = _notated(score, title)
+    with quiet_music21():
+        return bytes(GeneralObjectExporter(stream).parse())
+
+
+def _notated(score: Score, title: str) -> Any:
+    """``score`` as a music21 score ready to write: titled, measures and ties made, voices
+    numbered from 1."""
+    from music21 import metadata
+
+    stream = to_music21(score)
+    stream.metadata = metadata.Metadata()
+    stream.metadata.title = title
+    with quiet_music21():
+        stream.makeNotation(inPlace=True)
+    for measure in stream.recurse().getElementsByClass("Measure"):
+        for number, voice in enumerate(measure.voices, 1):
+            voice.id = str(number)  # music21 numbers them from 0; MusicXML voices start at 1
+    return stream

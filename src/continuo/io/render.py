@@ -18,6 +18,7 @@ GM percussion kit. Files are written atomically (temporary file beside the targe
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import threading
@@ -38,7 +39,9 @@ __all__ = [
     "SOUNDFONT_ENV",
     "atomic_output",
     "find_soundfont",
+    "pianoroll_png_bytes",
     "to_waveform",
+    "wav_bytes",
     "write_pianoroll_png",
     "write_wav",
 ]
@@ -184,14 +187,29 @@ def write_wav(
 
     Parent directories are created. Returns the path written.
     """
+    data = wav_bytes(score, sample_rate=sample_rate, soundfont=soundfont, stereo=stereo, tail=tail)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def wav_bytes(
+    score: Score,
+    *,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    soundfont: str | os.PathLike[str] | None = None,
+    stereo: bool = True,
+    tail: float = DEFAULT_TAIL,
+) -> bytes:
+    """``score`` rendered (see :func:`to_waveform`) as the bytes of a 16-bit PCM WAV file."""
     import soundfile
 
     audio = to_waveform(
         score, sample_rate=sample_rate, soundfont=soundfont, stereo=stereo, tail=tail
     )
-    with atomic_output(path) as tmp:
-        soundfile.write(tmp, audio.T, sample_rate, subtype="PCM_16", format="WAV")
-    return Path(path)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, audio.T, sample_rate, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()
 
 
 # -- piano roll --------------------------------------------------------------------------------
@@ -209,12 +227,22 @@ def write_pianoroll_png(
     with a dashed line at the seed's end; see :func:`continuo.io.pianoroll_plot.pianoroll_figure`.
     Returns the path written.
     """
+    data = pianoroll_png_bytes(score, seed_end_tick=seed_end_tick, title=title, dpi=dpi)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def pianoroll_png_bytes(
+    score: Score, *, seed_end_tick: int | None = None, title: str | None = None, dpi: int = 110
+) -> bytes:
+    """``score``'s piano roll (as :func:`write_pianoroll_png` draws it) as the bytes of a PNG."""
     from continuo.io.pianoroll_plot import pianoroll_figure
 
     figure = pianoroll_figure(score, seed_end_tick=seed_end_tick, title=title)
-    with atomic_output(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=dpi)
-    return Path(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
 # -- files -------------------------------------------------------------------------------------
