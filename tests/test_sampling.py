@@ -139,3 +139,15 @@ def test_bad_arguments_raise_config_error(kwargs: dict, message: str) -> None:
 def test_bad_logits_shape_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="batch, vocab"):
         sample_next(torch.zeros(4))
+
+
+def test_sampling_settings_check_themselves_and_seed_the_draws() -> None:
+    from continuo.generation.sampling import Sampling
+
+    with pytest.raises(ConfigError, match="temperature"):
+        Sampling(temperature=-1.0)
+    with pytest.raises(ConfigError, match="top-k"):
+        Sampling(top_k=0)
+    seeded = Sampling(rng_seed=7)
+    draws = [torch.rand(3, generator=seeded.generator(torch.device("cpu"))) for _ in range(2)]
+    assert torch.equal(draws[0], draws[1])

@@ -26,7 +26,7 @@ import torch
 from continuo.codecs.melody import parse_melody_text
 from continuo.device import pick_device
 from continuo.errors import ConfigError, SeedError
-from continuo.generation.sampling import check_sampling_args, sample_next
+from continuo.generation.sampling import Sampling, sample_next
 from continuo.generation.seeds import (
     encode_seed,
     length_in_steps,
@@ -166,7 +166,7 @@ class Generator:
         :data:`MAX_OUTPUTS` outputs, is a :class:`ConfigError`. ``progress`` shows a bar on
         standard error (a line every few seconds when that is not a terminal).
         """
-        check_sampling_args(temperature, top_k, top_p)
+        sampling = Sampling(temperature, top_k, top_p, rng_seed)
         if isinstance(num_outputs, bool) or not isinstance(num_outputs, int):
             raise ConfigError(f"the number of outputs must be an integer, got {num_outputs!r}")
         if not 1 <= num_outputs <= MAX_OUTPUTS:
@@ -191,9 +191,13 @@ class Generator:
             n_steps = steps_to_bar_line(seed_score, seed_end, n_steps, self.steps_per_quarter)
         prompt = [self.codec.separator_id, *seed_ids]
         generated = self._sample(
-            prompt, n_steps / self.steps_per_quarter, num_outputs, temperature, top_k, top_p,
-            rng_seed, self._allowed(shift, stop_at_end), progress,
-        )  # fmt: skip
+            prompt,
+            quarters=n_steps / self.steps_per_quarter,
+            batch=num_outputs,
+            sampling=sampling,
+            mask=self._allowed(shift, stop_at_end),
+            progress=progress,
+        )
         return [self._assemble(seed_score, seed_ids, new, shift) for new in generated]
 
     # -- internals -----------------------------------------------------------------------------
@@ -238,9 +242,17 @@ class Generator:
         return mask.to(self.device)
 
     def _sample(
-        self, prompt, quarters, batch, temperature, top_k, top_p, rng_seed, mask, progress=False
+        self,
+        prompt: list[int],
+        *,
+        quarters: float,
+        batch: int,
+        sampling: Sampling,
+        mask: torch.Tensor,
+        progress: bool = False,
     ) -> list[list[int]]:
-        """Sample ``batch`` continuations of ``prompt`` lasting ``quarters`` quarter notes.
+        """Sample ``batch`` continuations of ``prompt`` lasting ``quarters`` quarter notes,
+        choosing among the tokens ``mask`` allows as ``sampling`` says.
 
         Each row's length comes from the codec's :meth:`~continuo.codecs.base.Codec.length_counter`
         fed one token at a time (constant time per token for the grid and event codecs), so
@@ -248,8 +260,7 @@ class Generator:
         its context. The progress bar counts the grid steps of the slowest row still writing.
         """
         sep = self.codec.separator_id
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(rng_seed if rng_seed is not None else torch.seed())
+        generator = sampling.generator(self.device)
         x = torch.tensor([prompt[-self.context :]] * batch, device=self.device)
         incremental = self.model.causal and not self.window_objective
         if incremental:
@@ -270,9 +281,13 @@ class Generator:
         )
         while running:
             tokens = sample_next(
-                logits, temperature=temperature, top_k=top_k, top_p=top_p, mask=mask,
+                logits,
+                temperature=sampling.temperature,
+                top_k=sampling.top_k,
+                top_p=sampling.top_p,
+                mask=mask,
                 generator=generator,
-            )  # fmt: skip
+            )
             for row in running[:]:
                 token = int(tokens[row])
                 if token == sep:

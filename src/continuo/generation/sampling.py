@@ -20,12 +20,37 @@ and masks that forbid every token are caller bugs and raise ``ValueError``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
 from continuo.errors import ConfigError
 
-__all__ = ["check_sampling_args", "filter_logits", "sample_next"]
+__all__ = ["Sampling", "check_sampling_args", "filter_logits", "sample_next"]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is chosen (see :func:`sample_next`), checked when made."""
+
+    temperature: float = 1.0
+    """0: greedy; below 1 safer choices, above 1 more adventurous ones."""
+    top_k: int | None = None
+    """Sample among the ``k`` likeliest tokens only (None: all)."""
+    top_p: float | None = None
+    """Sample among the likeliest tokens holding this much probability (None: all)."""
+    rng_seed: int | None = None
+    """Seed of the random draws: the same seed, settings and model give the same music
+    (None: a fresh one)."""
+
+    def __post_init__(self) -> None:
+        check_sampling_args(self.temperature, self.top_k, self.top_p)
+
+    def generator(self, device: torch.device) -> torch.Generator:
+        """A ``torch.Generator`` on ``device`` seeded with :attr:`rng_seed` (or a fresh seed)."""
+        generator = torch.Generator(device=device)
+        generator.manual_seed(self.rng_seed if self.rng_seed is not None else torch.seed())
+        return generator
 
 
 def check_sampling_args(
