@@ -4,7 +4,7 @@ Waveforms are resampled to :attr:`FeatureConfig.sample_rate` (22,050 Hz, or 44,1
 sources above 24 kHz), cut into frames with a Hann-windowed STFT (``n_fft`` 1024, ``hop`` 256 at
 22,050 Hz: 86 frames a second) and described by ``n_mels`` (80) log-mel energies
 ``log(mel(|X|^2) + 1e-5)``. The way back is in :mod:`.vocoder`.
-See docs/decisions/0006-audio-neural-representation.md for why.
+See docs/decisions/0014-audio-neural.md for why.
 """
 
 from __future__ import annotations
