@@ -1,10 +1,11 @@
 """Rebuild the bundled models: prepare the corpus, train, evaluate the held-out split, export.
 
-    python scripts/build_pretrained.py [folk] [piano] [--work build/pretrained]
+    python scripts/build_pretrained.py [folk] [piano] [--work build/pretrained] [--export-only]
 
 Writes ``src/continuo/pretrained/NAME/`` (model.safetensors, config.json, MODEL_CARD.md) for each
 model named (both when none is). A killed build resumes where it stopped: the dataset comes from
-the parse cache and training from its last checkpoint.
+the parse cache and training from its last checkpoint. ``--export-only`` evaluates and exports
+the run already in ``WORK/NAME/run`` (trained elsewhere, on a GPU, or by hand) without training.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,17 +42,17 @@ def continuo(*args: str) -> str:
     return subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
 
 
-def build(name: str, recipe: Recipe, work: Path) -> None:
+def build(name: str, recipe: Recipe, work: Path, *, export_only: bool = False) -> None:
     dataset, run, target = work / name / "data", work / name / "run", PRETRAINED / name
     continuo("prepare", *recipe.sources(), *recipe.codec, "--out", str(dataset))
-    started = time.perf_counter()
-    resume = ["--resume"] if (run / "last").exists() else []
-    subprocess.run(
-        [sys.executable, "-m", "continuo", "train", str(dataset), "--config", str(recipe.config),
-         "--out", str(run), *resume],
-        check=True,
-    )  # fmt: skip
-    minutes = (time.perf_counter() - started) / 60
+    if not export_only:
+        resume = ["--resume"] if (run / "last").exists() else []
+        subprocess.run(
+            [sys.executable, "-m", "continuo", "train", str(dataset), "--config",
+             str(recipe.config), "--out", str(run), *resume],
+            check=True,
+        )  # fmt: skip
+    minutes = _training_minutes(run)
     test = json.loads(continuo("evaluate", str(run), str(dataset), "--split", "test", "--json"))
     manifest = json.loads((dataset / "manifest.json").read_text())
     held_out = [p["name"] for p in manifest["pieces"] if p["split"] == "test"]
@@ -69,6 +69,12 @@ def build(name: str, recipe: Recipe, work: Path) -> None:
     (target / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (target / "MODEL_CARD.md").write_text(recipe.card(config, test, minutes, held_out))
     print(f"wrote {target}")
+
+
+def _training_minutes(run: Path) -> float:
+    """Minutes of training of a run, over all its sessions (from its metrics.jsonl)."""
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return sum(json.loads(line).get("seconds", 0.0) for line in lines if line.strip()) / 60
 
 
 def _size(name: str) -> float:
@@ -177,9 +183,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", choices=[[], *RECIPES], default=[])
     parser.add_argument("--work", type=Path, default=REPO / "build" / "pretrained")
+    parser.add_argument(
+        "--export-only", action="store_true", help="evaluate and export, no training"
+    )
     args = parser.parse_args()
     for name in args.models or list(RECIPES):
-        build(name, RECIPES[name], args.work)
+        build(name, RECIPES[name], args.work, export_only=args.export_only)
 
 
 if __name__ == "__main__":
