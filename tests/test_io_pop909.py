@@ -102,11 +102,15 @@ def test_the_parse_cache_keys_on_the_annotations(tmp_path: Path) -> None:
     song = write_song(tmp_path / "songs" / "006", pickup_beats=0)
     codec = get_codec("events", tokenization="REMI", velocity_bins=0)
     cache = tmp_path / "cache"
-    first = prepare_corpus([str(tmp_path / "songs")], codec, tmp_path / "a", cache_dir=cache, jobs=1)
+    first = prepare_corpus(
+        [str(tmp_path / "songs")], codec, tmp_path / "a", cache_dir=cache, jobs=1
+    )
     lines = (song.parent / "beat_midi.txt").read_text().splitlines()
     moved = [f"{t} {b} {float(i % 4 == 1)}" for i, (t, b, _) in enumerate(map(str.split, lines))]
     (song.parent / "beat_midi.txt").write_text("\n".join(moved) + "\n")
-    second = prepare_corpus([str(tmp_path / "songs")], codec, tmp_path / "b", cache_dir=cache, jobs=1)
+    second = prepare_corpus(
+        [str(tmp_path / "songs")], codec, tmp_path / "b", cache_dir=cache, jobs=1
+    )
     assert first.parsed == 1 and second.parsed == 1  # the new annotation was read, not cached
     a = np.load(tmp_path / "a" / "tokens.npy")
     b = np.load(tmp_path / "b" / "tokens.npy")
