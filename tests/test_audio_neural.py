@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from continuo.audio.extension import sound_bounds
 from continuo.audio.neural import (
     ModelConfig,
     TrainConfig,
@@ -18,7 +19,6 @@ from continuo.audio.neural import (
     train_audio,
 )
 from continuo.audio.neural.features import FeatureConfig, log_mel
-from continuo.audio.neural.generate import sound_bounds
 from continuo.audio.neural.models import build_model
 from continuo.audio.neural.vocoder import griffin_lim, mel_to_magnitude
 from continuo.errors import ConfigError, ReadError
@@ -192,6 +192,26 @@ def test_silence_at_the_ends_is_trimmed_before_continuing(run_dir):
     short = Audio(np.concatenate([np.zeros(3 * sr), sine(0.5, sr)])[:, None], sr)
     with pytest.raises(ConfigError, match=r"only 0\.50 s of sound"):
         extend_neural(short, 6.0, run_dir, progress=False)
+
+
+def test_training_sources_are_trimmed_of_silence(tmp_path):
+    """A model never sees a source's leading or trailing silence, so it does not learn that the
+    music is followed by silence (and continue a recording with it)."""
+    from continuo.audio.neural.train import load_corpus
+
+    y = groove(SR, bars=2)
+    start, end = sound_bounds(y, SR)
+    padded = np.concatenate([np.zeros(2 * SR, np.float32), y, np.zeros(4 * SR, np.float32)])
+    plain = write(tmp_path / "plain.wav", y[start:end], SR)
+    quiet_ends = write(tmp_path / "quiet-ends.wav", padded, SR)
+    feats = FeatureConfig()
+    corpus, used, skipped = load_corpus([plain, quiet_ends], feats, 0.0, 1.0)
+    assert skipped == [] and len(used) == 2
+    assert abs(corpus[0].shape[0] - corpus[1].shape[0]) <= 2  # the same frames, but for rounding
+    blip = np.concatenate([np.zeros(2 * SR), sine(1.0, SR), np.zeros(3 * SR)]).astype(np.float32)
+    short = write(tmp_path / "blip.wav", blip, SR)  # 6 s long, 1 s of it sound
+    _, _, skipped = load_corpus([short], feats, 0.0, 2.0)
+    assert "only 1.0 s of sound" in skipped[0][1] and "needs 2.0 s" in skipped[0][1]
 
 
 def test_seq2seq_trains_and_chains(tmp_path, song_path):

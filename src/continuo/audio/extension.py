@@ -14,12 +14,14 @@ from continuo.io.audio import Audio
 __all__ = [
     "MAX_DURATION_S",
     "MIN_INPUT_S",
+    "TRIM_DB",
     "Extension",
     "Splice",
     "check_duration",
     "check_input",
     "fit_length",
     "is_silent",
+    "sound_bounds",
 ]
 
 #: The longest output any extender makes (one hour).
@@ -27,6 +29,9 @@ MAX_DURATION_S = 3600.0
 #: The shortest input worth extending.
 MIN_INPUT_S = 1.0
 SILENCE_PEAK = 1e-5
+#: Frames (20 ms) this far (dB) below the loudest frame are silence at the ends of a recording.
+TRIM_DB = 40.0
+TRIM_FRAME_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,27 @@ def check_input(audio: Audio, name: str = "input") -> None:
 def is_silent(samples: np.ndarray) -> bool:
     """True when the peak of ``samples`` (any shape) is below -100 dBFS."""
     return bool(samples.size == 0 or float(np.max(np.abs(samples))) < SILENCE_PEAK)
+
+
+def sound_bounds(
+    samples: np.ndarray, sample_rate: int, below_db: float = TRIM_DB
+) -> tuple[int, int]:
+    """``(start, end)``: the samples of ``samples`` (``(n,)`` or ``(n, channels)``) between its
+    leading and trailing silence, to the nearest 20 ms frame. Silence is a frame whose RMS is more
+    than ``below_db`` below the loudest frame's; a recording silent throughout is kept whole."""
+    mono = np.asarray(samples, dtype=np.float64)
+    mono = mono if mono.ndim == 1 else mono.mean(axis=1)
+    n = mono.shape[0]
+    hop = max(1, round(TRIM_FRAME_S * sample_rate))
+    frames = -(-n // hop)
+    padded = np.zeros(frames * hop)
+    padded[:n] = mono
+    rms = np.sqrt(np.mean(padded.reshape(frames, hop) ** 2, axis=1))
+    peak = float(rms.max(initial=0.0))
+    if peak <= 0.0:
+        return 0, n
+    active = np.nonzero(rms >= peak * 10.0 ** (-below_db / 20.0))[0]
+    return int(active[0]) * hop, min((int(active[-1]) + 1) * hop, n)
 
 
 def fit_length(samples: np.ndarray, n: int, sample_rate: int, fade_s: float = 0.05) -> np.ndarray:

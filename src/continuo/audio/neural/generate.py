@@ -1,7 +1,9 @@
 """The ``neural`` extender: the input's sound, then a model's continuation of it, then a fade.
 
-Silence at the start and end of the input is trimmed first (:func:`sound_bounds`): a recording
-that ends in silence would otherwise be continued with more silence. The output is the trimmed
+Silence at the start and end of the input is trimmed first
+(:func:`~continuo.audio.extension.sound_bounds`, 40 dB below the loudest 20 ms): a
+recording that ends in silence would otherwise be continued with more silence (and the training
+sources are trimmed the same way, so a model does not learn that music is followed by silence). The output is the trimmed
 input followed by the continuation; how much was trimmed is in the result's ``details``.
 
 seed -> mono at the model's rate -> log-mel -> model (frame RNN or chained encoder-decoder) ->
@@ -26,6 +28,7 @@ from continuo.audio.extension import (
     Splice,
     check_duration,
     check_input,
+    sound_bounds,
 )
 from continuo.audio.neural.checkpoint import LoadedModel, load_model
 from continuo.audio.neural.features import log_mel, stft
@@ -35,34 +38,11 @@ from continuo.audio.splice import correlation, crossfade_gains, fade_out
 from continuo.errors import ConfigError
 from continuo.io.audio import Audio, resample, to_mono
 
-__all__ = ["TRIM_DB", "continue_waveform", "extend_neural", "limit_energy", "sound_bounds"]
+__all__ = ["continue_waveform", "extend_neural", "limit_energy"]
 
 CONTEXT_S = 20.0  # seconds of the input the model reads before continuing
 PREFIX_FRAMES = 16  # true STFT frames that anchor the phase of each Griffin-Lim block
 BLOCK_FRAMES = 1024  # generated frames per Griffin-Lim block (about 12 s)
-#: Frames (20 ms) this far (dB) below the loudest frame are silence at the ends of an input.
-TRIM_DB = 40.0
-TRIM_FRAME_S = 0.02
-
-
-def sound_bounds(
-    samples: np.ndarray, sample_rate: int, below_db: float = TRIM_DB
-) -> tuple[int, int]:
-    """``(start, end)``: the samples of ``samples`` ``(n, channels)`` between its leading and
-    trailing silence, to the nearest 20 ms frame. Silence is a frame whose RMS is more than
-    ``below_db`` below the loudest frame's; an input that is silent throughout is kept whole."""
-    mono = to_mono(samples).astype(np.float64)
-    n = mono.shape[0]
-    hop = max(1, round(TRIM_FRAME_S * sample_rate))
-    frames = -(-n // hop)
-    padded = np.zeros(frames * hop)
-    padded[:n] = mono
-    rms = np.sqrt(np.mean(padded.reshape(frames, hop) ** 2, axis=1))
-    peak = float(rms.max(initial=0.0))
-    if peak <= 0.0:
-        return 0, n
-    active = np.nonzero(rms >= peak * 10.0 ** (-below_db / 20.0))[0]
-    return int(active[0]) * hop, min((int(active[-1]) + 1) * hop, n)
 
 
 @torch.inference_mode()
@@ -162,7 +142,7 @@ def extend_neural(
     """``audio``'s sound followed by the model's continuation, exactly ``duration`` seconds,
     faded out.
 
-    The silence at both ends of ``audio`` is trimmed first (:func:`sound_bounds`; the seconds
+    The silence at both ends of ``audio`` is trimmed first (:func:`.sound_bounds`; the seconds
     trimmed are ``details["trimmed_start_seconds"]`` and ``["trimmed_end_seconds"]``), so the
     output starts with the input's first sound and the model continues from its last.
     ``duration`` must be at least that trimmed length; the output keeps the input's rate and

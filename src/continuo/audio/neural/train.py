@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from continuo.audio.extension import is_silent
+from continuo.audio.extension import is_silent, sound_bounds
 from continuo.audio.neural.checkpoint import (
     MODEL_NAME,
     load_model,
@@ -83,8 +83,11 @@ def load_corpus(
 ) -> tuple[list[torch.Tensor], list[str], list[tuple[str, str]]]:
     """Log-mel frames ``(n_frames, n_mels)`` of each usable file, with the files used and skipped.
 
+    The silence at the start and end of each file (after holding out ``exclude_tail`` seconds) is
+    trimmed (:func:`~continuo.audio.extension.sound_bounds`): a model trained on a recording
+    that ends in silence would learn that the music is followed by silence, and continue with it.
     A file is skipped (with the reason) when it cannot be read, is silent, or is shorter than
-    ``min_seconds`` once ``exclude_tail`` seconds are held out."""
+    ``min_seconds`` once ``exclude_tail`` seconds are held out and its silence trimmed."""
     corpus: list[torch.Tensor] = []
     used: list[str] = []
     skipped: list[tuple[str, str]] = []
@@ -97,10 +100,19 @@ def load_corpus(
         mono = to_mono(audio.samples)
         if exclude_tail > 0:
             mono = mono[: max(mono.shape[0] - int(exclude_tail * audio.sample_rate), 0)]
+        whole = mono.shape[0]
+        if not is_silent(mono):
+            start, end = sound_bounds(mono, audio.sample_rate)
+            mono = mono[start:end]
         if mono.shape[0] < min_seconds * audio.sample_rate:
-            skipped.append(
-                (str(path), f"shorter than the {min_seconds:.1f} s a training example needs")
-            )
+            reason = f"shorter than the {min_seconds:.1f} s a training example needs"
+            if whole >= min_seconds * audio.sample_rate:  # long enough only with its silence
+                reason = (
+                    f"only {mono.shape[0] / audio.sample_rate:.1f} s of sound between the silence "
+                    f"at its ends, and a training example needs {min_seconds:.1f} s (a smaller "
+                    "--context and --horizon, or --arch frame_rnn, need less)"
+                )
+            skipped.append((str(path), reason))
             continue
         if is_silent(mono):
             skipped.append((str(path), "silent"))
