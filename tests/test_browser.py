@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_app import models_folder, synthetic_recording, train_piano_run
+from tests.app_fixtures import models_folder, synthetic_recording, train_piano_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
