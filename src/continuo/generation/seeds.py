@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import symusic
 
-from continuo.codecs.melody import MelodyCodec, parse_melody_text
+from continuo.codecs.melody import parse_melody_text
 from continuo.errors import CodecError, ConfigError, SeedError
 from continuo.io import read_score
 from continuo.score import Score, bar_starts
@@ -59,11 +59,11 @@ class Meter(NamedTuple):
 
 
 # -- seeds -------------------------------------------------------------------------------------
-def seed_from_text(text: str, *, codec: MelodyCodec | None = None) -> Score:
+def seed_from_text(text: str, *, codec: Codec | None = None) -> Score:
     """A melody seed written as text, as a score in the key it was written in.
 
-    ``codec`` (a default MelodyCodec when None) gives the grid (``steps_per_quarter``) and the
-    vocabulary the tokens must belong to. The score has no key signature, so a transposing codec
+    ``codec`` (one that takes text seeds, :attr:`Codec.text_seed`; a default MelodyCodec when
+    None) gives the grid (``steps_per_quarter``) and the vocabulary the tokens must belong to. The score has no key signature, so a transposing codec
     estimates the seed's key from its notes rather than taking it for C major.
     Raises :class:`SeedError` for text that does not parse, holds a pitch the codec cannot
     represent, or holds no note at all.
@@ -78,7 +78,7 @@ def seed_from_text(text: str, *, codec: MelodyCodec | None = None) -> Score:
         raise SeedError(
             f"seed {_shorten(text)!r}: token {unknown[0]!r} is outside the model's vocabulary"
         )
-    score = melody_from_text(text, steps_per_quarter=codec.config.steps_per_quarter)
+    score = melody_from_text(text, steps_per_quarter=codec.steps_per_quarter)
     if score.note_num() == 0:
         raise SeedError(f"seed {_shorten(text)!r} holds no note (only rests, holds or '/')")
     return score
