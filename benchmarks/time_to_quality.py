@@ -31,14 +31,15 @@ from pathlib import Path
 import torch
 
 from continuo.cli.options import parse_key_values
-from continuo.cli.train import DEFAULT_MODEL
 from continuo.codecs import get_codec
 from continuo.data.build import prepare_corpus
 from continuo.data.dataset import TokenCorpus
 from continuo.evaluation.likelihood import evaluate_likelihood
 from continuo.models import model_config
+from continuo.models.configs import DEFAULT_MODEL
 from continuo.training.config import TrainConfig
-from continuo.training.trainer import DEFAULT_BLOCK_SIZE, Trainer
+from continuo.training.run_config import DEFAULT_BLOCK_SIZE
+from continuo.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 ERK = REPO.parent / "shared" / "data" / "essen_kern" / "deutschl" / "erk"
