@@ -23,7 +23,6 @@ import json
 import math
 import os
 import re
-import shutil
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 import symusic
 
+from continuo.atomic import atomic_dir
 from continuo.codecs import Codec, codec_from_dict
 from continuo.data.cache import ParseCache, file_digest, pack, unpack
 from continuo.data.sources import SourceFile, expand_sources
@@ -450,17 +450,7 @@ def _fingerprint(tokens: np.ndarray, codec_key: str, pieces: list[dict]) -> str:
 
 
 def _write_atomically(out: Path, tokens: np.ndarray, manifest: dict) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    """Write the dataset folder ``out`` in one step (:func:`continuo.atomic.atomic_dir`)."""
+    with atomic_dir(out) as tmp:
         np.save(tmp / "tokens.npy", tokens)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)

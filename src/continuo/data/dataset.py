@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from continuo.atomic import recover_dir
 from continuo.codecs import Codec, codec_from_dict
 from continuo.errors import ConfigError, ReadError
 
@@ -36,6 +37,8 @@ class TokenCorpus:
     @classmethod
     def open(cls, root: str | Path) -> TokenCorpus:
         root = Path(root)
+        # a `prepare` killed between the two renames of its folder swap left the old one aside
+        recover_dir(root, lambda old: (old / "manifest.json").is_file())
         manifest_path = root / "manifest.json"
         if not manifest_path.is_file():
             raise ReadError(root, "not a continuo dataset (no manifest.json; run continuo prepare)")

@@ -1,14 +1,13 @@
 """Helpers every reader and writer shares: reading a file's bytes, wrapping foreign errors into
-:class:`~continuo.errors.ReadError`, merging ties, key-signature arithmetic, setting the
-signatures of a freshly built score in one canonical form, and writing files atomically.
+:class:`~continuo.errors.ReadError`, merging ties, key-signature arithmetic and setting the
+signatures of a freshly built score in one canonical form (files are written by
+:mod:`continuo.atomic`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
@@ -37,7 +36,6 @@ __all__ = [
     "set_signatures",
     "to_ticks",
     "tonic_sharps",
-    "write_atomically",
 ]
 
 #: Tie kinds of a note, as kern's ``[`` ``_`` ``]`` and music21's ``Tie.type`` say.
@@ -210,19 +208,3 @@ def _replace(events: Any, by_time: dict[int, Any], make: Callable[[int, Any], An
         if value != previous:
             events.append(make(time, value))
         previous = value
-
-
-def write_atomically(path: str | PathLike[str], write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it onto ``path``.
-
-    The temporary name keeps the suffix (some writers choose the format by it) and is removed
-    if ``write`` fails, so ``path`` is either the old file or the complete new one.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.tmp{target.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

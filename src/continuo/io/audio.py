@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from continuo.atomic import atomic_file
 from continuo.errors import ConfigError, ReadError
 
 __all__ = [
@@ -138,26 +138,19 @@ def write_audio(
     if data.ndim != 2 or data.shape[0] == 0:
         raise ConfigError(f"{path}: nothing to write (samples of shape {data.shape})")
     data = np.clip(np.nan_to_num(data), -1.0, 1.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=ext, dir=path.parent)
-    os.close(fd)
-    try:
-        with sf.SoundFile(
-            tmp_name,
+    with (
+        atomic_file(path) as tmp,
+        sf.SoundFile(
+            str(tmp),
             "w",
             samplerate=int(sample_rate),
             channels=data.shape[1],
             format=fmt,
             subtype=default_subtype,
-        ) as out:
-            for start in range(0, data.shape[0], _BLOCK):
-                out.write(data[start : start + _BLOCK])
-        os.chmod(tmp_name, _file_mode())  # mkstemp makes 0600: give the usual umask mode
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+        ) as out,
+    ):
+        for start in range(0, data.shape[0], _BLOCK):
+            out.write(data[start : start + _BLOCK])
     return path
 
 
@@ -225,10 +218,3 @@ def _reason(error: BaseException) -> str:
     if ": " in text and text.startswith("Error opening"):
         text = text.split(": ", 1)[1]
     return text.rstrip(".")
-
-
-def _file_mode() -> int:
-    """The mode a new file gets from ``open()``: 0o666 less the process umask."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask

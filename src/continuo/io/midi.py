@@ -15,8 +15,9 @@ from __future__ import annotations
 import struct
 from os import PathLike
 
+from continuo.atomic import atomic_file
 from continuo.errors import ReadError
-from continuo.io._common import read_bytes, reading, write_atomically
+from continuo.io._common import read_bytes, reading
 from continuo.score import Score
 
 __all__ = ["midi_bytes", "read_midi", "write_midi"]
@@ -46,7 +47,8 @@ def read_midi(path: str | PathLike[str]) -> Score:
 
 def write_midi(score: Score, path: str | PathLike[str]) -> None:
     """Write ``score`` as a type-1 MIDI file (written to a temporary file, then renamed)."""
-    write_atomically(path, lambda tmp: score.dump_midi(str(tmp)))
+    with atomic_file(path) as tmp:
+        score.dump_midi(str(tmp))
 
 
 def midi_bytes(score: Score) -> bytes:

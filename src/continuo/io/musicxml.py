@@ -6,8 +6,9 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from continuo.atomic import atomic_file
 from continuo.errors import ReadError
-from continuo.io._common import quiet_music21, read_bytes, reading, write_atomically
+from continuo.io._common import quiet_music21, read_bytes, reading
 from continuo.io.music21_convert import from_music21, to_music21
 from continuo.score import Score
 
@@ -47,11 +48,8 @@ def write_musicxml(score: Score, path: str | PathLike[str], *, title: str | None
     stream = _notated(score, title if title is not None else target.stem)
     fmt = "mxl" if target.suffix.lower() == ".mxl" else "musicxml"
 
-    def write(tmp: Path) -> None:
-        with quiet_music21():
-            stream.write(fmt, fp=tmp)
-
-    write_atomically(target, write)
+    with atomic_file(target) as tmp, quiet_music21():
+        stream.write(fmt, fp=tmp)
 
 
 def musicxml_bytes(score: Score, *, title: str = "") -> bytes:

@@ -12,18 +12,15 @@ happens at run time. :func:`find_soundfont` looks, in order, at
 
 General MIDI conventions hold: a track's ``program`` picks the instrument (program 0, the default
 of every codec, is the acoustic grand piano) and ``is_drum`` tracks play on MIDI channel 10, the
-GM percussion kit. Files are written atomically (temporary file beside the target, then
-``os.replace``), so an interrupted run never leaves a half-written WAV or PNG behind.
+GM percussion kit. Files are written by :func:`continuo.atomic.atomic_file` (temporary file beside
+the target, then a rename), so an interrupted run never leaves a half-written WAV or PNG behind.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -31,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import symusic
 
+from continuo.atomic import atomic_file
 from continuo.errors import ConfigError, ContinuoError
 from continuo.score import Score
 
@@ -188,7 +186,7 @@ def write_wav(
     Parent directories are created. Returns the path written.
     """
     data = wav_bytes(score, sample_rate=sample_rate, soundfont=soundfont, stereo=stereo, tail=tail)
-    with atomic_output(path) as tmp:
+    with atomic_file(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
@@ -228,7 +226,7 @@ def write_pianoroll_png(
     Returns the path written.
     """
     data = pianoroll_png_bytes(score, seed_end_tick=seed_end_tick, title=title, dpi=dpi)
-    with atomic_output(path) as tmp:
+    with atomic_file(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
@@ -246,32 +244,5 @@ def pianoroll_png_bytes(
 
 
 # -- files -------------------------------------------------------------------------------------
-@contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
-
-    On any error the temporary file is removed and ``path`` is untouched. Parent directories are
-    created. An ``OSError`` (no permission, disk full) becomes a one-line :class:`ContinuoError`.
-    """
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-    except OSError as error:
-        raise ContinuoError(f"{target}: cannot write ({error.strerror or error})") from error
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as error:
-        with suppress(OSError):
-            tmp.unlink()
-        raise ContinuoError(f"{target}: cannot write ({error.strerror or error})") from error
-    except BaseException:
-        with suppress(OSError):
-            tmp.unlink()
-        raise
+#: Kept for callers of the old name: every file is written by :func:`continuo.atomic.atomic_file`.
+atomic_output = atomic_file

@@ -8,24 +8,25 @@ A checkpoint is a folder::
     trainer.safetensors   optimizer tensors and RNG state (only in ``last``, for resuming)
     trainer.json          the optimizer's other state and the loop position (only in ``last``)
 
+The files are written and read by :mod:`continuo.checkpoint_io`, which the audio models share.
 A run folder keeps ``last`` (resume from here) and ``best`` (lowest validation loss). Each is
-written to a temporary folder first and swapped in with renames, so a run killed at any moment
+written to a temporary folder first and swapped in with renames
+(:func:`continuo.atomic.atomic_dir`), so a run killed at any moment
 leaves a complete checkpoint behind; :func:`find_checkpoint` also recovers the one moment between
 the two renames.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
+from continuo.atomic import recover_dir
+from continuo.checkpoint_io import load_training_state, write_checkpoint
 from continuo.codecs import Codec
 from continuo.errors import ReadError
 from continuo.models.registry import build_model
@@ -51,29 +52,9 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
 ) -> None:
     """Write ``folder`` atomically: the weights, ``run``'s settings and the ``loop`` position;
-    with ``optimizer``, also its state and the RNG states, for resuming."""
-    folder = Path(folder)
-    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(weights, tmp / "model.safetensors")
-    _write_json(tmp / "config.json", {**run.to_dict(), "loop": loop or {}})
-    if optimizer is not None:
-        tensors, rest = _split_optimizer_state(optimizer.state_dict())
-        tensors["rng.torch"] = torch.get_rng_state()
-        if torch.cuda.is_available():
-            for i, state in enumerate(torch.cuda.get_rng_state_all()):
-                tensors[f"rng.cuda.{i}"] = state
-        save_file(tensors, tmp / "trainer.safetensors")
-        _write_json(tmp / "trainer.json", {"optimizer": rest, "loop": loop or {}})
-    for path in tmp.iterdir():
-        _fsync(path)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with ``optimizer``, also its state and the RNG states, for resuming
+    (:func:`continuo.checkpoint_io.write_checkpoint`)."""
+    write_checkpoint(folder, model, run.to_dict(), optimizer=optimizer, loop=loop)
 
 
 def find_checkpoint(path: str | Path, prefer: str = "best", *, fallback: bool = True) -> Path:
@@ -87,13 +68,10 @@ def find_checkpoint(path: str | Path, prefer: str = "best", *, fallback: bool = 
         return path
     order = [prefer, "last" if prefer == "best" else "best"][: 2 if fallback else 1]
     for name in order:
+        # killed between the two renames of save_checkpoint: the previous one is still whole
+        recover_dir(path / name, lambda old: (old / "model.safetensors").is_file())
         if (path / name / "model.safetensors").is_file():
             return path / name
-        # killed between the two renames of save_checkpoint: the previous one is still whole
-        for orphan in sorted(path.glob(f".{name}.old-*")):
-            if (orphan / "model.safetensors").is_file():
-                os.replace(orphan, path / name)
-                return path / name
     if not path.exists():
         bundled = ", ".join(PRETRAINED)
         raise ReadError(path, f"no such run folder or checkpoint (bundled models: {bundled})")
@@ -142,45 +120,4 @@ def load_trainer_state(
     folder: Path, optimizer: torch.optim.Optimizer, device: torch.device
 ) -> dict[str, Any]:
     """Restore the optimizer and RNG state saved with a ``last`` checkpoint; returns the loop."""
-    tensors = load_file(folder / "trainer.safetensors")
-    rest = json.loads((folder / "trainer.json").read_text())
-    optimizer.load_state_dict(_join_optimizer_state(tensors, rest["optimizer"], device))
-    torch.set_rng_state(tensors["rng.torch"])
-    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
-    if cuda_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda_states)
-    return rest["loop"]
-
-
-def _split_optimizer_state(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
-    """Optimizer state dict -> (flat tensors for safetensors, everything else for JSON)."""
-    tensors: dict[str, torch.Tensor] = {}
-    scalars: dict[str, dict[str, Any]] = {}
-    for param_id, param_state in state["state"].items():
-        for key, value in param_state.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"state.{param_id}.{key}"] = value.detach().contiguous().cpu()
-            else:
-                scalars.setdefault(str(param_id), {})[key] = value
-    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
-
-
-def _join_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict, device) -> dict:
-    state: dict[int, dict[str, Any]] = {}
-    for name, value in tensors.items():
-        if name.startswith("state."):
-            _, param_id, key = name.split(".", 2)
-            # AdamW keeps "step" on the CPU unless it is capturable/fused
-            state.setdefault(int(param_id), {})[key] = value if key == "step" else value.to(device)
-    for param_id, values in rest["scalars"].items():
-        state.setdefault(int(param_id), {}).update(values)
-    return {"state": state, "param_groups": rest["param_groups"]}
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, default=str))
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
+    return load_training_state(folder, optimizer, device)

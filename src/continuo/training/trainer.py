@@ -26,6 +26,7 @@ from safetensors.torch import load_file
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from continuo.checkpoint_io import warmup_cosine
 from continuo.data.dataset import CausalWindows, NextTokenWindows, TokenCorpus, piece_stream
 from continuo.device import pick_device
 from continuo.errors import ConfigError, ReadError
@@ -352,12 +353,9 @@ class Trainer:
 
     def _lr(self, step: int, total: int) -> float:
         cfg = self.config
-        if step < cfg.warmup_steps:
-            return cfg.lr * (step + 1) / cfg.warmup_steps
-        progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
-        if cfg.minutes:  # a time budget: decay over it when it ends before the steps do
-            progress = max(progress, min(1.0, self.loop.seconds / (cfg.minutes * 60)))
-        return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+        # a time budget: decay over it when it ends before the steps do
+        done = self.loop.seconds / (cfg.minutes * 60) if cfg.minutes else 0.0
+        return warmup_cosine(step, total, cfg.lr, cfg.min_lr, cfg.warmup_steps, done=done)
 
     def _total_steps(self) -> int:
         cfg = self.config
