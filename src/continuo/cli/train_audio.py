@@ -20,9 +20,9 @@ TRAIN_OPTIONS = ("steps", "batch", "window", "lr", "seed", "checkpoint_every", "
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from continuo.audio.neural.config import ARCHITECTURES, ModelConfig, TrainConfig
+    from continuo.audio.neural.config import ARCHITECTURES, AudioModelConfig, AudioTrainConfig
 
-    m, t = ModelConfig(), TrainConfig()
+    m, t = AudioModelConfig(), AudioTrainConfig()
     parser = subparsers.add_parser(
         "train-audio",
         help="train a model that continues recordings (for extend --method neural)",
@@ -65,7 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from continuo.audio.neural.config import ModelConfig, TrainConfig
+    from continuo.audio.neural.config import AudioModelConfig, AudioTrainConfig
     from continuo.audio.neural.train import resumed_configs, train_audio
 
     for name in ("steps", "batch", "hidden", "layers", "window", "context", "horizon"):
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:  # the run's own settings, with what this command may change
         model, train = resumed_configs(args.out, model_given, train_given)
     else:
-        model, train = ModelConfig(**model_given), TrainConfig(**train_given)
+        model, train = AudioModelConfig(**model_given), AudioTrainConfig(**train_given)
     result = train_audio(
         args.sources,
         args.out,

@@ -11,6 +11,9 @@ from typing import Any
 
 __all__ = [
     "ARCHITECTURES",
+    "AUDIO_MODELS",
+    "AudioModelConfig",
+    "AudioTrainConfig",
     "FeatureConfig",
     "LoadedModel",
     "ModelConfig",
@@ -24,6 +27,9 @@ __all__ = [
 
 _WHERE = {
     "ARCHITECTURES": "config",
+    "AUDIO_MODELS": "models",
+    "AudioModelConfig": "config",
+    "AudioTrainConfig": "config",
     "ModelConfig": "config",
     "TrainConfig": "config",
     "FeatureConfig": "features",

@@ -1,18 +1,30 @@
 """Configuration of the neural audio models and their training: plain dataclasses, no torch, so
-that the command line can show its defaults without importing torch."""
+that the command line can show its defaults without importing torch.
+
+:class:`AudioModelConfig` and :class:`AudioTrainConfig` are named apart from the symbolic
+models' :class:`continuo.models.ModelConfig` and :class:`continuo.training.config.TrainConfig`;
+``ModelConfig`` and ``TrainConfig`` here are the old names, kept for existing callers.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["ARCHITECTURES", "ModelConfig", "TrainConfig"]
+__all__ = [
+    "ARCHITECTURES",
+    "AudioModelConfig",
+    "AudioTrainConfig",
+    "ModelConfig",
+    "TrainConfig",
+]
 
+#: The names of :data:`continuo.audio.neural.models.AUDIO_MODELS` (kept here without torch).
 ARCHITECTURES = ("frame_rnn", "seq2seq")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class AudioModelConfig:
     """Architecture and sizes; saved in ``config.json`` under ``model``. ``context`` and
     ``horizon`` are in super-frames (seq2seq only)."""
 
@@ -34,13 +46,13 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelConfig:
+    def from_json(cls, data: dict[str, Any]) -> AudioModelConfig:
         fields = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in fields})
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class AudioTrainConfig:
     """``steps`` in total (a resumed run goes on to this many); ``window`` super-frames per
     frame_rnn example; ``input_noise`` Gaussian noise (normalised units) on the inputs, so the
     model learns to recover from its own errors; ``exclude_tail`` seconds held out at the end of
@@ -57,3 +69,8 @@ class TrainConfig:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: The old names of :class:`AudioModelConfig` and :class:`AudioTrainConfig`.
+ModelConfig = AudioModelConfig
+TrainConfig = AudioTrainConfig

@@ -21,15 +21,23 @@ from typing import Any
 import torch
 from torch import nn
 
-from continuo.audio.neural.config import ARCHITECTURES, ModelConfig
+from continuo.audio.neural.config import ARCHITECTURES, AudioModelConfig
 
-__all__ = ["ARCHITECTURES", "ChunkSeq2Seq", "FrameRNN", "ModelConfig", "build_model"]
+__all__ = [
+    "ARCHITECTURES",
+    "AUDIO_MODELS",
+    "AudioModelConfig",
+    "ChunkSeq2Seq",
+    "FrameRNN",
+    "build_audio_model",
+    "build_model",
+]
 
 
 class _Base(nn.Module):
     """Normalisation buffers shared by both models."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: AudioModelConfig) -> None:
         super().__init__()
         self.config = config
         self.register_buffer("mean", torch.zeros(config.n_mels))
@@ -38,6 +46,24 @@ class _Base(nn.Module):
         # per-bin range of the training data (normalised): generation never leaves it
         self.register_buffer("low", torch.full((config.n_mels,), -6.0))
         self.register_buffer("high", torch.full((config.n_mels,), 6.0))
+
+    #: Leading predictions of each training example the loss leaves out (the state warms up).
+    warmup = 0
+
+    @staticmethod
+    def example_length(config: AudioModelConfig, window: int) -> int:
+        """Super-frames in one training example (``window``: the training setting)."""
+        raise NotImplementedError
+
+    def errors(self, windows: torch.Tensor, noise: float | None = None) -> torch.Tensor:
+        """Absolute errors ``(B, n, width)`` of the predictions for training examples
+        ``windows`` ``(B, example_length, width)``; ``noise``: Gaussian noise on the inputs (no
+        random draw at all when None)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _noisy(x: torch.Tensor, noise: float | None) -> torch.Tensor:
+        return x if noise is None else x + noise * torch.randn_like(x)
 
     def normalise(self, frames: torch.Tensor) -> torch.Tensor:
         """``(..., n_frames, n_mels)`` log-mel -> ``(..., n_frames // stack, width)`` normalised."""
@@ -67,7 +93,7 @@ class _Base(nn.Module):
 class FrameRNN(_Base):
     """GRU over super-frames: ``forward(x (B, T, width))`` -> next super-frames ``(B, T, width)``."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: AudioModelConfig) -> None:
         super().__init__(config)
         self.inp = nn.Linear(config.width, config.hidden)
         self.rnn = nn.GRU(
@@ -78,6 +104,18 @@ class FrameRNN(_Base):
             dropout=config.dropout if config.layers > 1 else 0.0,
         )
         self.out = nn.Linear(config.hidden, config.width)
+
+    warmup = 4
+
+    @staticmethod
+    def example_length(config: AudioModelConfig, window: int) -> int:
+        """``window`` inputs and the super-frame after them."""
+        return window + 1
+
+    def errors(self, windows: torch.Tensor, noise: float | None = None) -> torch.Tensor:
+        """Each super-frame predicted from those before it."""
+        pred, _ = self(self._noisy(windows[:, :-1], noise))
+        return (pred - windows[:, 1:]).abs()
 
     def forward(
         self, x: torch.Tensor, state: torch.Tensor | None = None
@@ -110,13 +148,23 @@ class FrameRNN(_Base):
 class ChunkSeq2Seq(_Base):
     """Encoder-decoder: ``forward(x (B, context, width))`` -> ``(B, horizon, width)``."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: AudioModelConfig) -> None:
         super().__init__(config)
         self.inp = nn.Linear(config.width, config.hidden)
         self.encoder = nn.GRU(config.hidden, config.hidden, config.layers, batch_first=True)
         self.positions = nn.Parameter(0.02 * torch.randn(config.horizon, config.hidden))
         self.decoder = nn.GRU(config.hidden, config.hidden, config.layers, batch_first=True)
         self.out = nn.Linear(config.hidden, config.width)
+
+    @staticmethod
+    def example_length(config: AudioModelConfig, window: int) -> int:
+        """``context`` inputs and the ``horizon`` super-frames after them."""
+        return config.context + config.horizon
+
+    def errors(self, windows: torch.Tensor, noise: float | None = None) -> torch.Tensor:
+        """The ``horizon`` super-frames predicted from the ``context`` before them."""
+        c, h = self.config.context, self.config.horizon
+        return (self(self._noisy(windows[:, :c], noise)) - windows[:, c : c + h]).abs()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, state = self.encoder(torch.tanh(self.inp(x)))
@@ -148,10 +196,21 @@ class ChunkSeq2Seq(_Base):
         return frames[context.shape[0] : context.shape[0] + n]
 
 
-def build_model(config: ModelConfig) -> FrameRNN | ChunkSeq2Seq:
-    """The model named by ``config.arch``."""
-    if config.arch == "frame_rnn":
-        return FrameRNN(config)
-    if config.arch == "seq2seq":
-        return ChunkSeq2Seq(config)
-    raise ValueError(f"unknown audio model architecture {config.arch!r} (one of {ARCHITECTURES})")
+#: The audio models by name (``AudioModelConfig.arch``), as :data:`continuo.models.MODELS` holds
+#: the symbolic ones; :data:`~continuo.audio.neural.config.ARCHITECTURES` lists the same names.
+AUDIO_MODELS: dict[str, type[_Base]] = {"frame_rnn": FrameRNN, "seq2seq": ChunkSeq2Seq}
+
+
+def build_audio_model(config: AudioModelConfig) -> _Base:
+    """The model :data:`AUDIO_MODELS` names by ``config.arch``."""
+    try:
+        cls = AUDIO_MODELS[config.arch]
+    except KeyError:
+        raise ValueError(
+            f"unknown audio model architecture {config.arch!r} (one of {ARCHITECTURES})"
+        ) from None
+    return cls(config)
+
+
+#: The old name of :func:`build_audio_model`.
+build_model = build_audio_model

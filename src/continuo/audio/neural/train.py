@@ -8,7 +8,6 @@ cosine from ``lr`` down to ``lr / 10`` over ``steps``.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -27,10 +26,11 @@ from continuo.audio.neural.checkpoint import (
     save_checkpoint,
     write_config,
 )
-from continuo.audio.neural.config import ModelConfig, TrainConfig
+from continuo.audio.neural.config import AudioModelConfig, AudioTrainConfig
 from continuo.audio.neural.features import FeatureConfig, features_for_rate, log_mel
-from continuo.audio.neural.models import build_model
+from continuo.audio.neural.models import AUDIO_MODELS, build_audio_model
 from continuo.audio.neural.runtime import DEFAULT_THREADS, torch_threads
+from continuo.checkpoint_io import warmup_cosine
 from continuo.errors import ConfigError, ContinuoError, ReadError
 from continuo.io.audio import read_audio, resample, to_mono
 from continuo.progress import progress_bar
@@ -38,7 +38,6 @@ from continuo.progress import progress_bar
 __all__ = [
     "AUDIO_EXTENSIONS",
     "RESUMABLE",
-    "TrainConfig",
     "TrainResult",
     "find_audio_files",
     "resumed_configs",
@@ -127,7 +126,7 @@ def resumed_configs(
     run_dir: str | os.PathLike[str],
     model_changes: dict[str, Any] | None = None,
     train_changes: dict[str, Any] | None = None,
-) -> tuple[ModelConfig, TrainConfig]:
+) -> tuple[AudioModelConfig, AudioTrainConfig]:
     """The model and training settings of the run in ``run_dir``, with ``train_changes`` to the
     settings a resumed run may change (:data:`RESUMABLE`).
 
@@ -141,9 +140,9 @@ def resumed_configs(
             "steps); start it without --resume"
         )
     saved = read_config(run_dir)
-    model = ModelConfig.from_json(saved["model"])
-    train = TrainConfig(
-        **{k: v for k, v in saved["train"].items() if k in TrainConfig.__dataclass_fields__}
+    model = AudioModelConfig.from_json(saved["model"])
+    train = AudioTrainConfig(
+        **{k: v for k, v in saved["train"].items() if k in AudioTrainConfig.__dataclass_fields__}
     )
     differ = [
         f"{key} is {getattr(kept, key)!r} in the run, {value!r} given"
@@ -163,8 +162,8 @@ def resumed_configs(
 def train_audio(
     sources: Iterable[str | os.PathLike[str]],
     run_dir: str | os.PathLike[str],
-    model_config: ModelConfig | None = None,
-    train_config: TrainConfig | None = None,
+    model_config: AudioModelConfig | None = None,
+    train_config: AudioTrainConfig | None = None,
     features: FeatureConfig | None = None,
     *,
     resume: bool = False,
@@ -187,8 +186,8 @@ def train_audio(
             asdict(model_config) if model_config else None,
             asdict(train_config) if train_config else None,
         )
-    model_config = model_config or ModelConfig()
-    train_config = train_config or TrainConfig()
+    model_config = model_config or AudioModelConfig()
+    train_config = train_config or AudioTrainConfig()
     with torch_threads(threads):
         return _train(
             sources, Path(run_dir), model_config, train_config, features, resume, progress, log
@@ -205,11 +204,7 @@ def _train(sources, run_dir, model_config, train_config, features, resume, progr
             raise ConfigError(f"{run_dir}: a resumed run keeps its audio features")
         features = saved_features
     s = model_config.stack
-    need = (
-        model_config.context + model_config.horizon
-        if model_config.arch == "seq2seq"
-        else train_config.window + 1
-    ) * s
+    need = AUDIO_MODELS[model_config.arch].example_length(model_config, train_config.window) * s
     files = find_audio_files(sources)
     if features is None:
         features = features_for_rate(_highest_rate(files))
@@ -226,7 +221,7 @@ def _train(sources, run_dir, model_config, train_config, features, resume, progr
         model = loaded.model
     else:
         torch.manual_seed(train_config.seed)
-        model = build_model(model_config)
+        model = build_audio_model(model_config)
         stacked = torch.cat(corpus)
         model.mean.copy_(stacked.mean(dim=0))
         model.std.copy_(stacked.std(dim=0).clamp_min(1e-3))
@@ -292,9 +287,10 @@ def _highest_rate(files: list[Path]) -> int:
     return max(rates, default=22_050)
 
 
-def _set_lr(optimizer: torch.optim.Optimizer, config: TrainConfig, step: int) -> None:
-    frac = step / max(config.steps, 1)
-    lr = config.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0))))
+def _set_lr(optimizer: torch.optim.Optimizer, config: AudioTrainConfig, step: int) -> None:
+    """The shared schedule (:func:`continuo.checkpoint_io.warmup_cosine`): a cosine from ``lr``
+    down to ``lr / 10`` over ``steps``, no warm-up."""
+    lr = warmup_cosine(step, config.steps, config.lr, config.lr / 10)
     for group in optimizer.param_groups:
         group["lr"] = lr
 
@@ -310,20 +306,13 @@ def _batch(
 
 
 def _loss(model: torch.nn.Module, windows: torch.Tensor, noise: float) -> torch.Tensor:
-    """L1 between predicted and true next super-frames; the first 4 frame_rnn steps are warm-up."""
-    cfg = model.config
-    if cfg.arch == "seq2seq":
-        x, y = windows[:, : cfg.context], windows[:, cfg.context : cfg.context + cfg.horizon]
-        pred = model(x + noise * torch.randn_like(x))
-        return (pred - y).abs().mean()
-    x, y = windows[:, :-1], windows[:, 1:]
-    pred, _ = model(x + noise * torch.randn_like(x))
-    warm = min(4, x.shape[1] - 1)
-    return (pred[:, warm:] - y[:, warm:]).abs().mean()
+    """Mean L1 between predicted and true super-frames (the model's warm-up steps left out)."""
+    errors = model.errors(windows, noise)
+    return errors[:, min(model.warmup, errors.shape[1] - 1) :].mean()
 
 
 @torch.no_grad()
-def _update_residual_scale(model, supers, lengths, need: int, config: TrainConfig) -> None:
+def _update_residual_scale(model, supers, lengths, need: int, config: AudioTrainConfig) -> None:
     """Set ``model.residual_scale`` to the mean absolute one-step error per feature (the Laplace
     scale), measured on 4 fixed batches without input noise."""
     model.eval()
@@ -331,11 +320,6 @@ def _update_residual_scale(model, supers, lengths, need: int, config: TrainConfi
     errors = []
     for k in range(4):
         windows = _batch(supers, lengths, need, config.batch, np.random.default_rng([7919, k]))
-        if cfg.arch == "seq2seq":
-            pred = model(windows[:, : cfg.context])
-            errors.append((pred - windows[:, cfg.context : cfg.context + cfg.horizon]).abs())
-        else:
-            pred, _ = model(windows[:, :-1])
-            errors.append((pred - windows[:, 1:]).abs())
+        errors.append(model.errors(windows))
     model.residual_scale.copy_(torch.cat([e.reshape(-1, cfg.width) for e in errors]).mean(dim=0))
     model.train()
