@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from continuo.audio.baselines import repeat_last
-from continuo.audio.neural.checkpoint import load_model
-from continuo.audio.neural.config import ModelConfig, TrainConfig
+from continuo.audio.extender import Extender
+from continuo.audio.neural.config import AudioModelConfig, AudioTrainConfig
 from continuo.audio.neural.features import features_for_rate, log_mel
-from continuo.audio.neural.generate import extend_neural
 from continuo.audio.neural.train import train_audio
 from continuo.audio.neural.vocoder import griffin_lim, mel_to_magnitude
 from continuo.evaluation.audio_metrics import multi_resolution_stft_distance
@@ -52,18 +51,17 @@ def evaluate(name: str, audio: Audio, held: float, arch: str, temps, steps, tmp:
     real = to_mono(audio.samples[cut:])
     src = write_audio(tmp / f"{name}.wav", audio.samples, sr, subtype="PCM_24")
     run = tmp / f"run-{name}-{arch}"
-    train = TrainConfig(exclude_tail=held, **({"steps": steps} if steps else {}))
+    train = AudioTrainConfig(exclude_tail=held, **({"steps": steps} if steps else {}))
     clock = time.perf_counter()
-    result = train_audio([src], run, ModelConfig(arch=arch), train, progress=False)
+    result = train_audio([src], run, AudioModelConfig(arch=arch), train, progress=False)
     train_s = time.perf_counter() - clock
-    model = load_model(run)
+    model = Extender.load("neural", run).model
     rows = []
     for temp in temps:
-        ext = extend_neural(
-            seed, seed.duration + held + 4.0, model, temperature=temp, progress=False
-        )
+        extender = Extender.load("neural", model, temperature=temp)
+        ext = extender.extend(seed, seed.duration + held + 4.0, progress=False)
         cont = to_mono(ext.samples[cut : cut + real.shape[0]])
-        long = extend_neural(seed, seed.duration + 60.0, model, temperature=temp, progress=False)
+        long = extender.extend(seed, seed.duration + 60.0, progress=False)
         dist = multi_resolution_stft_distance(cont, real)
         rows.append(
             {

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from continuo.audio.baselines import naive_loop
-from continuo.audio.structure import extend_structure
+from continuo.audio.extender import Extender
 from continuo.evaluation.audio_metrics import (
     chroma_continuity,
     loudness_continuity,
@@ -78,7 +78,7 @@ def run_ours(path: Path, target: float, method: str) -> dict:
     audio = read_audio(path)
     clock = time.perf_counter()
     if method == "structure":
-        ext = extend_structure(audio, target, progress=False)
+        ext = Extender.load("structure").extend(audio, target, progress=False)
     else:
         ext = naive_loop(audio, target)
     wall = time.perf_counter() - clock

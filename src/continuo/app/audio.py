@@ -63,8 +63,9 @@ def extend_upload(
     """Extend the uploaded recording to ``duration`` seconds with ``method``; a progress bar
     shows the stages. Errors name the user's file, never the saved copy."""
     from continuo.app.plots import waveform_png
-    from continuo.audio.extension import check_duration, check_input
-    from continuo.io.audio import check_writable, read_audio, write_audio
+    from continuo.audio.extender import Extender
+    from continuo.audio.extension import check_duration
+    from continuo.io.audio import check_writable
 
     name = str(upload.name)
     if not 0 < duration <= MAX_TARGET_S:
@@ -77,32 +78,26 @@ def extend_upload(
         with job_folder() as folder:
             path = save_upload(upload, folder, AUDIO_SUFFIXES)
             try:
-                audio = read_audio(path)
+                audio = Extender.read(path, name)
             except ContinuoError as error:
                 raise ConfigError(str(error).replace(str(path), name)) from None
-            check_input(audio, name)
             suffix = path.suffix
             try:
                 check_writable(folder / f"out{suffix}", audio.sample_rate)
             except ConfigError:
                 suffix = ".wav"
             if method == NEURAL:
-                from continuo.audio.neural import extend_neural
-
                 progress.progress(0.1, text="Loading the model…")
-                loaded = load_audio_model(model.path)
-                progress.progress(0.2, text="Continuing the recording…")
-                result = extend_neural(
-                    audio, duration, loaded, temperature=temperature, name=name, progress=False
+                extender = Extender.load(
+                    method, load_audio_model(model.path), temperature=temperature
                 )
+                progress.progress(0.2, text="Continuing the recording…")
             else:
-                from continuo.audio.structure import extend_structure
-
+                extender = Extender.load(method)
                 progress.progress(0.15, text="Finding beats and seamless jumps…")
-                result = extend_structure(audio, duration, name=name, progress=False)
+            result = extender.extend(audio, duration, name=name, progress=False)
             progress.progress(0.8, text="Writing the result…")
-            out = folder / f"extended{suffix}"
-            write_audio(out, result.samples, result.sample_rate, subtype=audio.subtype)
+            out = extender.write(result, folder / f"extended{suffix}", like=audio)
             progress.progress(0.9, text="Drawing the waveform…")
             generated = (
                 result.splices[0].output_time if method == NEURAL and result.splices else None
@@ -141,12 +136,13 @@ def _describe_upload(upload: Any) -> str | None:
 
 
 def _show(result: AudioResult) -> None:
-    endings = {"song": "its own ending", "fade": "a fade-out", "original": "unchanged"}
+    from continuo.audio.extender import ending_label
+
     st.subheader("Result", divider="gray")
     st.markdown(
         f"**{result.duration:.1f} s** from {result.input_duration:.1f} s by *{result.method}* · "
         f"{len(result.splices)} splice point{'s' if len(result.splices) != 1 else ''} · ends "
-        f"with {endings.get(result.ending, result.ending)}"
+        f"with {ending_label(result.ending)}"
     )
     st.image(result.png, width="stretch")
     st.audio(result.data, format=result.mime)

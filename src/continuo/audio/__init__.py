@@ -1,6 +1,7 @@
 """Audio extension and continuation: ``structure`` (replay the recording's own beats along seamless
 jumps) and ``neural`` (a small model continues it); see :mod:`continuo.audio.structure` and
-:mod:`continuo.audio.neural`.
+:mod:`continuo.audio.neural`. :class:`Extender` (:mod:`continuo.audio.extender`) is the one front
+object the command line, the app and the benchmarks call.
 
 Names load lazily (PEP 562): importing a submodule such as ``continuo.audio.neural.config`` (as
 the command line does to build its parser) does not load librosa, numba or torch.
@@ -12,15 +13,21 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "ENDINGS",
     "MAX_DURATION_S",
     "MIN_INPUT_S",
+    "Extender",
     "Extension",
     "Splice",
     "StructureConfig",
+    "ending_label",
     "extend_structure",
 ]
 
 _WHERE = {
+    "ENDINGS": "extender",
+    "Extender": "extender",
+    "ending_label": "extender",
     "MAX_DURATION_S": "extension",
     "MIN_INPUT_S": "extension",
     "Extension": "extension",

@@ -18,8 +18,6 @@ from continuo.errors import ConfigError
 
 __all__ = ["add_parser", "parse_duration", "run"]
 
-METHODS = ("structure", "neural")
-
 
 def parse_duration(text: str) -> float:
     """Seconds from ``"300"``, ``"300s"``, ``"5:00"`` or ``"1:02:30"``; ConfigError otherwise."""
@@ -61,7 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "suffix, or an existing folder, is a folder that gets INPUT-extended.EXT (the input's "
         "format, else .wav); any other suffix is an error (the rule of generate --out too)",
     )
-    parser.add_argument("--method", choices=METHODS, default="structure")
+    # the names of continuo.audio.extender.METHODS (a test keeps them equal), here without
+    # importing numpy and soundfile just to build the parser
+    parser.add_argument("--method", choices=("structure", "neural"), default="structure")
     parser.add_argument("--model", metavar="RUN_DIR", help="model folder for --method neural")
     parser.add_argument(
         "--temperature", type=float, default=0.3, help="neural: sampling temperature (0: mean)"
@@ -75,8 +75,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from continuo.audio.extension import check_duration, check_input, is_silent
-    from continuo.io.audio import WRITABLE_FORMATS, check_writable, read_audio, write_audio
+    from continuo.audio.extender import Extender, describe
+    from continuo.audio.extension import check_duration
+    from continuo.io.audio import WRITABLE_FORMATS, check_writable
 
     duration = check_duration(parse_duration(str(args.duration)))
     out, is_file = resolve_out(args.out, tuple(WRITABLE_FORMATS))
@@ -85,52 +86,22 @@ def run(args: argparse.Namespace) -> int:
         suffix = source.suffix.lower() if source.suffix.lower() in WRITABLE_FORMATS else ".wav"
         out = out / f"{source.stem}-extended{suffix}"
     check_writable(out)
-    if args.method == "neural" and not args.model:
-        raise ConfigError("--method neural needs --model RUN_DIR (make one: continuo train-audio)")
-    if args.method != "neural" and args.model:
-        raise ConfigError("--model is only used with --method neural")
-    if args.method == "neural":
-        from continuo.audio.neural.checkpoint import load_model
-
-        model = load_model(args.model)  # a bad model folder fails before any work
-    audio = read_audio(args.input)
-    check_input(audio, str(args.input))
-    check_writable(out, audio.sample_rate)
-    if is_silent(audio.samples):
-        print(f"continuo: warning: {args.input} is silent; so is the output", file=sys.stderr)
-    if args.method == "neural":
-        from continuo.audio.neural.generate import extend_neural
-
-        result = extend_neural(
-            audio,
-            duration,
-            model,
-            temperature=args.temperature,
-            seed=args.seed,
-            name=str(args.input),
-            threads=args.threads,
-        )
-    else:
-        from continuo.audio.structure import extend_structure
-
-        result = extend_structure(audio, duration, name=str(args.input))
-    write_audio(out, result.samples, result.sample_rate, subtype=audio.subtype)
+    extender = Extender.load(  # a bad model folder fails before any work
+        args.method,
+        args.model or None,
+        temperature=args.temperature,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    result, audio = extender.extend_file(
+        args.input,
+        out,
+        duration,
+        warn=lambda text: print(f"continuo: warning: {text}", file=sys.stderr),
+    )
     if args.json:
         report = {"input": str(args.input), "output": str(out), **result.to_json()}
         print(json.dumps(report, indent=2))
     else:
-        ending = {"song": "its own ending", "fade": "a fade", "original": "unchanged"}
-        trimmed = ""
-        lead = result.details.get("trimmed_start_seconds", 0.0)
-        tail = result.details.get("trimmed_end_seconds", 0.0)
-        if lead or tail:
-            trimmed = (
-                f"; silence trimmed before continuing: {lead:.2f} s at the start, "
-                f"{tail:.2f} s at the end"
-            )
-        print(
-            f"{out}: {result.duration:.2f} s from {audio.duration:.2f} s, "
-            f"{len(result.splices)} splice(s), ends with {ending.get(result.ending, result.ending)}"
-            f"{trimmed}"
-        )
+        print(f"{out}: {describe(result, audio.duration)}")
     return 0
