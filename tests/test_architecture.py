@@ -34,8 +34,9 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("file formats", frozenset({"io"})),
     (
         "shared helpers",
-        frozenset({"score", "settings", "progress", "device", "pretrained", "atomic"}),
+        frozenset({"score", "settings", "progress", "device", "pretrained", "checkpoint_io"}),
     ),
+    ("safe files", frozenset({"atomic"})),
     ("errors", frozenset({"errors", "<version>"})),
 ]
 RANK = {name: len(LAYERS) - index for index, (_, names) in enumerate(LAYERS) for name in names}
