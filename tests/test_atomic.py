@@ -141,3 +141,25 @@ def test_checkpoint_io_round_trips_optimizer_and_schedule(tmp_path: Path) -> Non
     assert warmup_cosine(10, 100, 1.0, 0.1, warmup=10) == pytest.approx(1.0)
     assert warmup_cosine(100, 100, 1.0, 0.1, warmup=10) == pytest.approx(0.1)
     assert warmup_cosine(10, 100, 1.0, 0.1, warmup=10, done=1.0) == pytest.approx(0.1)
+
+
+def test_checkpoints_and_datasets_are_recovered_after_a_kill_between_renames(
+    melody_run: Path, melody_dataset: Path, tmp_path: Path
+) -> None:
+    """The readers of swapped folders (find_checkpoint, TokenCorpus.open) put the old one back."""
+    import shutil
+
+    from continuo.data.dataset import TokenCorpus
+    from continuo.training.checkpoint import find_checkpoint, load_checkpoint
+
+    run = tmp_path / "run"
+    shutil.copytree(melody_run, run)
+    os.replace(run / "last", run / ".last.old-4242")  # as a kill after the first rename leaves it
+    assert find_checkpoint(run, prefer="last", fallback=False) == run / "last"
+    assert not list(run.glob(".last.old-*"))
+    load_checkpoint(run, prefer="last", fallback=False)
+
+    data = tmp_path / "data"
+    shutil.copytree(melody_dataset, tmp_path / ".data.old-4242")
+    corpus = TokenCorpus.open(data)
+    assert corpus.root == data and data.is_dir() and len(corpus.tokens) > 0

@@ -94,7 +94,7 @@ class Continuation:
         """Write :meth:`render`'s files into ``folder`` (made when missing) as ``stem.mid`` (or
         ``midi_suffix``), ``.musicxml``, ``.wav`` and ``.png``, each atomically; returns their
         paths by format. :class:`ConfigError` when ``folder`` exists as a file."""
-        from continuo.io.render import atomic_output
+        from continuo.atomic import write_bytes
 
         folder = Path(folder)
         for candidate in (folder, *folder.parents):
@@ -106,8 +106,7 @@ class Continuation:
         paths = {}
         for name, data in self.render(stem).items():
             paths[name] = folder / f"{stem}{suffixes[name]}"
-            with atomic_output(paths[name]) as tmp:
-                tmp.write_bytes(data)
+            write_bytes(paths[name], data)
         return paths
 
 

@@ -35,7 +35,6 @@ from continuo.score import Score
 __all__ = [
     "DEFAULT_SAMPLE_RATE",
     "SOUNDFONT_ENV",
-    "atomic_output",
     "find_soundfont",
     "pianoroll_png_bytes",
     "to_waveform",
@@ -241,8 +240,3 @@ def pianoroll_png_bytes(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
-
-
-# -- files -------------------------------------------------------------------------------------
-#: Kept for callers of the old name: every file is written by :func:`continuo.atomic.atomic_file`.
-atomic_output = atomic_file
