@@ -250,18 +250,18 @@ def test_melody_seed_files_bad_files_and_upload_limits(
 
 
 # -- piano -------------------------------------------------------------------------------------
-def test_piano_page_says_so_when_there_is_no_polyphonic_model(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, melody_run: Path
+def test_piano_page_works_with_the_bundled_model_and_no_flags(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(MODELS_ENV, str(models_folder(tmp_path / "models", melody=melody_run)))
-    from continuo.app.models import POLYPHONIC, discover_models
-
-    if any(info.kind == POLYPHONIC for info in discover_models(None)):
-        pytest.skip("a polyphonic model is bundled")
+    monkeypatch.delenv(MODELS_ENV, raising=False)
     at = page_test("piano")
     no_traceback(at)
-    assert "No polyphonic model is available" in at.info[0].value
-    assert not at.button
+    assert at.selectbox(key="piano-model").value.startswith("piano (bundled)")
+    at.slider(key="piano-bars").set_value(2)
+    at.number_input(key="piano-variations").set_value(1)
+    at.button(key="piano-generate").click().run()
+    no_traceback(at)
+    assert errors(at) == [] and len(at.get("image")) == 1 and len(at.get("audio")) == 1
 
 
 def test_piano_from_nothing_and_from_a_midi_file(models_env: Path, piano_run: Path) -> None:

@@ -12,7 +12,10 @@ from pathlib import Path
 __all__ = ["PRETRAINED", "pretrained_path", "resolve_model"]
 
 #: Bundled models: name -> what they are.
-PRETRAINED = {"folk": "melodies in the style of the Essen German folk songs (attention LSTM)"}
+PRETRAINED = {
+    "folk": "melodies in the style of the Essen German folk songs (attention LSTM)",
+    "piano": "piano music in the style of POP909's pop-song arrangements (attention LSTM)",
+}
 
 
 def pretrained_path(name: str) -> Path:
