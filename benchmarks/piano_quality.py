@@ -1,6 +1,6 @@
 """Issue 11 §5: the bundled piano model against the MIDI-LSTM seed and continuo from scratch.
 
-    nice python benchmarks/piano_quality.py --markdown           # full size: about 45 minutes
+    nice python benchmarks/piano_quality.py --markdown           # full size: about 40 minutes
     nice python benchmarks/piano_quality.py --minutes 0.3 --pieces 4 --bach-limit 60 \
         --init-from RUN_DIR --folders bach --parallel 1 --threads 1   # a check in 3 minutes
 
@@ -143,7 +143,9 @@ def cut(score, start: float, end: float):
     out = symusic.Score(tpq)
     for track in score.tracks:
         notes = [
-            symusic.Note(max(n.time, lo) - lo, min(n.end, hi) - max(n.time, lo), n.pitch, 80)
+            symusic.Note(
+                max(n.time, lo) - lo, min(n.end, hi) - max(n.time, lo), n.pitch, n.velocity
+            )
             for n in track.notes
             if n.time < hi and n.end > lo
         ]
