@@ -16,6 +16,7 @@ Inputs and outputs are normalised per mel bin with the training set's ``mean`` a
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import torch
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class _Base(nn.Module):
+class _Base(nn.Module, ABC):
     """Normalisation buffers shared by both models."""
 
     def __init__(self, config: AudioModelConfig) -> None:
@@ -51,15 +52,15 @@ class _Base(nn.Module):
     warmup = 0
 
     @staticmethod
+    @abstractmethod
     def example_length(config: AudioModelConfig, window: int) -> int:
         """Super-frames in one training example (``window``: the training setting)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def errors(self, windows: torch.Tensor, noise: float | None = None) -> torch.Tensor:
         """Absolute errors ``(B, n, width)`` of the predictions for training examples
         ``windows`` ``(B, example_length, width)``; ``noise``: Gaussian noise on the inputs (no
         random draw at all when None)."""
-        raise NotImplementedError
 
     @staticmethod
     def _noisy(x: torch.Tensor, noise: float | None) -> torch.Tensor:
