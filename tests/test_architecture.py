@@ -34,7 +34,9 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("file formats", frozenset({"io"})),
     (
         "shared helpers",
-        frozenset({"score", "settings", "progress", "device", "pretrained", "checkpoint_io"}),
+        frozenset(
+            {"score", "settings", "progress", "device", "pretrained", "checkpoint_io", "paths"}
+        ),
     ),
     ("safe files", frozenset({"atomic"})),
     ("errors", frozenset({"errors", "<version>"})),

@@ -177,3 +177,26 @@ def test_pitch_names() -> None:
         "C8",
         "C-1",
     ]
+
+
+@pytest.mark.parametrize(("program", "pitch"), [(0, 55), (0, 69), (40, 67), (52, 60), (73, 74)])
+def test_rendered_notes_sound_at_their_pitch(program: int, pitch: int) -> None:
+    # symusic ignores a zone's root key; TimGM6mb's piano played G3 as A4 before the fix
+    import librosa
+
+    score = make_score([(0, 2 * DEFAULT_TPQ, pitch, 90)], program=program, qpm=120.0)
+    audio = to_waveform(score, stereo=False, sample_rate=22050)[0][2205:15000]
+    f0 = librosa.yin(audio, fmin=60, fmax=2000, sr=22050, frame_length=2048)
+    assert abs(float(np.median(librosa.hz_to_midi(f0))) - pitch) < 0.3
+
+
+def test_soundfonts_without_root_keys_are_used_as_they_are(tmp_path: Path) -> None:
+    from continuo.io.soundfont import in_tune_soundfont, root_key_fixes
+
+    not_a_soundfont = tmp_path / "x.sf2"
+    not_a_soundfont.write_bytes(b"RIFF\0\0\0\0WAVE")
+    assert root_key_fixes(not_a_soundfont.read_bytes()) is None
+    assert in_tune_soundfont(not_a_soundfont, tmp_path) == not_a_soundfont
+    fixed = in_tune_soundfont(find_soundfont(), tmp_path)
+    assert fixed.parent == tmp_path / "soundfonts"
+    assert fixed.stat().st_size == find_soundfont().stat().st_size

@@ -15,13 +15,13 @@ Nothing is pickled: payloads are length-prefixed UTF-8 strings and raw bytes.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from continuo import __version__
+from continuo.paths import default_cache_dir
 
 __all__ = ["ParseCache", "default_cache_dir", "file_digest", "pack", "unpack"]
 
@@ -29,14 +29,6 @@ __all__ = ["ParseCache", "default_cache_dir", "file_digest", "pack", "unpack"]
 #: bump), to invalidate every cached parse and encoding. 2: POP909 read with its annotations, and
 #: the shared key finder (codecs/keys.py) rewritten.
 CACHE_VERSION = 2
-
-
-def default_cache_dir() -> Path:
-    """``$CONTINUO_CACHE``, else ``$XDG_CACHE_HOME/continuo``, else ``~/.cache/continuo``."""
-    if "CONTINUO_CACHE" in os.environ:
-        return Path(os.environ["CONTINUO_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "continuo"
 
 
 def file_digest(data: bytes, *salt: str) -> str:

@@ -30,6 +30,7 @@ import symusic
 
 from continuo.atomic import atomic_file
 from continuo.errors import ConfigError, ContinuoError
+from continuo.io.soundfont import in_tune_soundfont
 from continuo.score import Score
 
 __all__ = [
@@ -152,7 +153,7 @@ def to_waveform(
     marker = symusic.core.TrackSecond("continuo-tail", 0, False)
     marker.notes.append(symusic.core.NoteSecond(end + tail, 0.001, 0, 0))
     seconds.tracks.append(marker)
-    synth = _synthesizer(str(find_soundfont(soundfont)), sample_rate)
+    synth = _synthesizer(str(in_tune_soundfont(find_soundfont(soundfont))), sample_rate)
     with _RENDER_LOCK:
         rendered = synth.render(seconds, stereo=stereo)
     audio = np.zeros((channels, n_samples), dtype=np.float32)
