@@ -18,7 +18,17 @@ from continuo.errors import ContinuoError
 __all__ = ["build_parser", "main"]
 
 #: Subcommand modules under ``continuo.cli``, in the order ``continuo --help`` lists them.
-COMMANDS = ["demo", "generate", "prepare", "train", "evaluate", "extend", "train_audio", "app"]
+COMMANDS = [
+    "demo",
+    "generate",
+    "transcribe",
+    "prepare",
+    "train",
+    "evaluate",
+    "extend",
+    "train_audio",
+    "app",
+]
 
 DESCRIPTION = """\
 continuo learns the style of a body of music and continues any seed you give it.
@@ -30,6 +40,7 @@ typical use:
   continuo train datasets/essen --model transformer --out runs/essen
   continuo evaluate runs/essen datasets/essen --split test
   continuo extend song.ogg --duration 300 --out song-5min.ogg
+  continuo generate --seed-audio hum.wav --bars 8 --out out   sing a seed, hear it continued
   continuo app --models runs                      the web app, on http://127.0.0.1:8501
 
 Run "continuo COMMAND --help" for a command's options and examples.

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from continuo.cli.options import resolve_out
+from continuo.cli.transcribe import add_take_options, report
 from continuo.errors import ConfigError
 
 if TYPE_CHECKING:
     from continuo.generation.generator import Continuation
+    from continuo.score import Score
 
 __all__ = ["OUTPUT_SUFFIXES", "add_parser", "output_stems", "run", "write_outputs"]
 
@@ -23,6 +26,8 @@ seeds:
   --seed "[67, -2, 67, -2, 65, 64]"   Magenta's primer syntax (-2 hold, -1 rest)
   --seed "G4 _ G4 _ F4 E4"            note names (C4 = 60)
   --seed-file song.mid --last-bars 4  a MIDI, kern, ABC or MusicXML file (or its last bars)
+  --seed-audio hum.wav [--tempo 90]   a take of one voice or instrument, transcribed first
+                                      (melody models; see continuo transcribe)
 
 lengths:
   --steps, --bars or --seconds: at most 65,536 grid steps per generation (with 16th-note steps,
@@ -62,6 +67,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     seed = parser.add_mutually_exclusive_group()
     seed.add_argument("--seed", metavar="TEXT", help="a melody seed as text (see below)")
     seed.add_argument("--seed-file", type=Path, metavar="PATH", help="a seed file")
+    seed.add_argument(
+        "--seed-audio", type=Path, metavar="TAKE", help="a sung or played take to continue"
+    )
+    add_take_options(parser)
     parser.add_argument(
         "--last-bars", type=int, metavar="N", help="use only the seed's last N bars"
     )
@@ -102,9 +111,14 @@ def run(args: argparse.Namespace) -> int:
     if args.num_outputs < 1:
         raise ConfigError("--num-outputs must be at least 1")
     output_stems(args.out, args.num_outputs, args.name)  # a bad --out fails before any work
+    if args.tempo is not None and args.seed_audio is None:
+        raise ConfigError("--tempo is the tempo of a --seed-audio take")
     generator = Generator.from_pretrained(args.model, device=args.device)
+    seed = args.seed_file if args.seed_file is not None else args.seed
+    if args.seed_audio is not None:
+        seed = _heard(args.seed_audio, args.tempo, generator)
     outputs = generator.generate_continuation(
-        args.seed_file if args.seed_file is not None else args.seed,
+        seed,
         steps=args.steps,
         bars=args.bars,
         seconds=args.seconds,
@@ -119,6 +133,21 @@ def run(args: argparse.Namespace) -> int:
     )
     write_outputs(outputs, args.out, args.name)
     return 0
+
+
+def _heard(take: Path, tempo: float | None, generator) -> Score:
+    """The transcription of ``take``, said on standard error, as the seed score."""
+    from continuo.audio.transcription import transcribe_file
+
+    if not generator.codec.text_seed:
+        raise ConfigError(
+            f"--seed-audio is for melody models; {generator.codec.name!r} models take a --seed-file"
+        )
+    transcription = transcribe_file(
+        take, tempo=tempo, steps_per_quarter=generator.steps_per_quarter
+    )
+    print(f"heard {report(transcription, str(take))}", file=sys.stderr)
+    return transcription.score
 
 
 def output_stems(

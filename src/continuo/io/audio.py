@@ -1,5 +1,9 @@
 """Audio files <-> waveforms, with soundfile (libsndfile 1.2.2 reads and writes WAV, FLAC, OGG, MP3).
 
+What a browser records in a container libsndfile does not read (WebM, MP4/M4A: Opus or AAC) is
+decoded by PyAV, the FFmpeg binding whose wheels carry FFmpeg's libraries
+(docs/decisions/0014-transcription.md).
+
 Waveforms are ``float32`` arrays of shape ``(n_samples, n_channels)`` in [-1, 1], always 2-D, even
 for mono. Every way a file can be bad (missing, not audio, truncated, empty, an odd sample rate,
 NaN samples) raises :class:`~continuo.errors.ReadError` naming the file; :func:`write_audio` never
@@ -34,6 +38,8 @@ __all__ = [
     "write_audio",
 ]
 
+#: Containers read through PyAV instead of libsndfile.
+AV_FORMATS = (".webm", ".weba", ".m4a", ".mp4", ".aac")
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
 #: Output extension -> (libsndfile format, subtype).
@@ -83,6 +89,8 @@ def read_audio(path: str | os.PathLike[str]) -> Audio:
         raise ReadError(path, "no such file")
     if path.is_dir():
         raise ReadError(path, "is a directory, not an audio file")
+    if path.suffix.lower() in AV_FORMATS:
+        return _read_with_av(path)
     try:
         with _quiet_decoder():
             info = sf.info(str(path))
@@ -111,6 +119,38 @@ def read_audio(path: str | os.PathLike[str]) -> Audio:
     if not np.isfinite(samples).all():
         raise ReadError(path, "contains NaN or infinite samples")
     return Audio(np.ascontiguousarray(samples), int(sample_rate), info.subtype)
+
+
+def _read_with_av(path: Path) -> Audio:
+    """A WebM/MP4 file's first audio stream, decoded by PyAV (FFmpeg)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            if stream is None:
+                raise ReadError(path, "has no audio stream")
+            chunks = [
+                frame.to_ndarray().reshape(-1, frame.layout.nb_channels)
+                if frame.format.is_packed
+                else frame.to_ndarray().T
+                for frame in container.decode(stream)
+            ]
+            rate = int(stream.rate or stream.codec_context.sample_rate)
+    except av.error.FFmpegError as error:
+        raise ReadError(path, f"not a readable audio file ({error.strerror or error})") from None
+    if not chunks:
+        raise ReadError(path, "no decodable audio (empty or truncated)")
+    samples = np.concatenate(chunks).astype(np.float32)
+    if np.issubdtype(chunks[0].dtype, np.integer):
+        samples /= float(np.iinfo(chunks[0].dtype).max)
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise ReadError(
+            path, f"sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz"
+        )
+    if not np.isfinite(samples).all():
+        raise ReadError(path, "contains NaN or infinite samples")
+    return Audio(np.ascontiguousarray(samples), rate, None)
 
 
 def write_audio(
