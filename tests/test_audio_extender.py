@@ -36,7 +36,7 @@ def run_dir(tmp_path_factory, song):
 
 
 def test_methods_and_their_checks(run_dir):
-    assert set(METHODS) == {"structure", "neural"}
+    assert set(METHODS) == {"structure", "neural", "melody"}
     assert Extender.load().method == "structure"
     with pytest.raises(ConfigError, match="unknown extension method 'loop'"):
         Extender.load("loop")

@@ -160,6 +160,8 @@ class ScoreResult:
     seed_notes: int
     rng_seed: int | None = None
     """The random seed it was made with (the same for every variation of one Generate)."""
+    take_wav: bytes | None = None
+    """For a sung or played seed: the take, then the continuation in the take's own sound."""
 
 
 def show_score_results(results: list[ScoreResult], key: str) -> None:
@@ -175,6 +177,10 @@ def show_score_results(results: list[ScoreResult], key: str) -> None:
                 f"&nbsp;·&nbsp; {result.seconds:.1f} s{seed}"
             )
             st.image(result.png, width="stretch")
+            if result.take_wav is not None:
+                st.caption("Your take, then its continuation in your own sound")
+                st.audio(result.take_wav, format="audio/wav")
+                st.caption("The whole tune, played by the SoundFont")
             st.audio(result.wav, format="audio/wav")
             columns = st.columns(3)
             downloads = (

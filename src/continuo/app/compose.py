@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from continuo.app.common import (
 )
 from continuo.app.models import ModelInfo, discover_models, load_generator
 from continuo.errors import ContinuoError, SeedError
+from continuo.score import Score
 
 __all__ = ["Settings", "choose_model", "generate_results", "pianoroll_png", "settings_controls"]
 
@@ -140,7 +142,9 @@ def fresh_rng_seed() -> int:
     return secrets.randbelow(MAX_RNG_SEED + 1)
 
 
-def _result(continuation: Any, name: str, rng_seed: int) -> ScoreResult:
+def _result(
+    continuation: Any, name: str, rng_seed: int, take_audio: Callable[[Any], bytes] | None = None
+) -> ScoreResult:
     """One continuation as the bytes the page shows (:meth:`Continuation.render
     <continuo.generation.Continuation.render>`, with a piano roll sized for the page)."""
     score = continuation.score
@@ -155,6 +159,7 @@ def _result(continuation: Any, name: str, rng_seed: int) -> ScoreResult:
         seconds=float(score.to("second").end()),
         seed_notes=_seed_note_count(score, continuation.seed_end),
         rng_seed=rng_seed,
+        take_wav=None if take_audio is None else take_audio(continuation),
     )
 
 
@@ -164,16 +169,18 @@ def generate_results(
     settings: Settings,
     stem: str,
     suffixes: dict[str, str] = SYMBOLIC_SUFFIXES,
+    take_audio: Callable[[Any], bytes] | None = None,
 ) -> list[ScoreResult]:
-    """Continue ``seed`` (checked melody text, an uploaded file, or None) with ``info``'s model;
-    one :class:`ScoreResult` per variation. An uploaded file must have one of ``suffixes``.
+    """Continue ``seed`` (checked melody text, a score, an uploaded file, or None) with
+    ``info``'s model; one :class:`ScoreResult` per variation. An uploaded file must have one of
+    ``suffixes``. ``take_audio(continuation)``: the audio of a sung seed and its continuation.
     Shows a progress bar while it works."""
     progress = st.progress(0.0, text="Loading the model…")
     try:
         generator = load_generator(info.path)
         with job_folder() as folder:
             upload_name = None
-            if seed is not None and not isinstance(seed, str):
+            if seed is not None and not isinstance(seed, (str, Score)):
                 progress.progress(0.1, text="Reading the seed file…")
                 upload_name = str(seed.name)
                 seed = _seed_score(seed, folder, settings.last_bars, suffixes)
@@ -198,7 +205,7 @@ def generate_results(
                     0.3 + 0.7 * (index - 1) / len(continuations),
                     text=f"Rendering variation {index} of {len(continuations)}…",
                 )
-                results.append(_result(continuation, f"{stem}-{index}", rng_seed))
+                results.append(_result(continuation, f"{stem}-{index}", rng_seed, take_audio))
         return results
     finally:
         progress.empty()

@@ -1,7 +1,8 @@
 """The Melody page: continue a seed melody with a melody model.
 
-The seed is melody text (typed, or clicked on the on-screen keyboard), an uploaded MIDI, kern,
-ABC or MusicXML file, or nothing. Text is parsed here first, so that only valid melody syntax
+The seed is melody text (typed, or clicked on the on-screen keyboard), a sung or played take
+(recorded in the browser or uploaded, transcribed, and shown as editable text: see
+:mod:`continuo.app.takes`), an uploaded MIDI, kern, ABC or MusicXML file, or nothing. Text is parsed here first, so that only valid melody syntax
 (which has no ``.`` and so can never name a file) reaches the generator.
 """
 
@@ -15,6 +16,7 @@ from continuo.app.common import SYMBOLIC_SUFFIXES, run_job, show_score_results
 from continuo.app.compose import choose_model, generate_results, settings_controls
 from continuo.app.keyboard import keyboard
 from continuo.app.models import MELODY
+from continuo.app.takes import TAKE_TEXT_KEY, take_section, take_seed, take_then_continuation
 from continuo.errors import SeedError
 
 __all__ = ["DEFAULT_SEED", "check_text_seed", "render"]
@@ -25,7 +27,7 @@ TEXT_KEY = "melody-seed-text"
 #: any run that does not draw it (another seed source, another page).
 KEPT_TEXT_KEY = "melody-seed-text-kept"
 RESULTS_KEY = "melody-results"
-SOURCES = ("Text or keyboard", "File", "Nothing")
+SOURCES = ("Text or keyboard", "Sing or play", "File", "Nothing")
 
 
 def check_text_seed(text: str) -> str:
@@ -41,10 +43,21 @@ def check_text_seed(text: str) -> str:
     return text
 
 
-def _generate(info, source: str, settings, upload) -> list:
+def _generate(info, source: str, settings, upload, take) -> list:
+    if source == SOURCES[1]:
+        if take is None:
+            raise SeedError("record or upload a take first")
+        text = check_text_seed(st.session_state.get(TAKE_TEXT_KEY, ""))
+        return generate_results(
+            info,
+            take_seed(take, text),
+            settings,
+            "melody",
+            take_audio=lambda continuation: take_then_continuation(take, continuation),
+        )
     if source == SOURCES[0]:
         seed = check_text_seed(st.session_state.get(TEXT_KEY, ""))
-    elif source == SOURCES[1]:
+    elif source == SOURCES[2]:
         if upload is None:
             raise SeedError("choose a seed file first (MIDI, kern, ABC or MusicXML)")
         seed = upload
@@ -69,16 +82,18 @@ def render() -> None:
         )
         return
     source = st.radio("Seed", SOURCES, horizontal=True, key="melody-seed-source")
-    upload = None
+    upload = take = None
     last_bars = None
-    if source == SOURCES[0]:
+    if source == SOURCES[1]:
+        take = take_section()
+    elif source == SOURCES[0]:
         if TEXT_KEY not in st.session_state:
             st.session_state[TEXT_KEY] = st.session_state.get(KEPT_TEXT_KEY, DEFAULT_SEED)
         st.text_input("Seed melody", key=TEXT_KEY, placeholder="67 _ 67 _ 65 64 _ r")
         with st.expander("On-screen keyboard", expanded=True):
             keyboard(TEXT_KEY)
         st.session_state[KEPT_TEXT_KEY] = st.session_state[TEXT_KEY]
-    elif source == SOURCES[1]:
+    elif source == SOURCES[2]:
         upload = st.file_uploader(
             "Seed file",
             type=sorted({suffix.lstrip(".") for suffix in SYMBOLIC_SUFFIXES}),
@@ -93,7 +108,7 @@ def render() -> None:
         settings = replace(settings, last_bars=last_bars)
     if st.button("Generate", type="primary", key="melody-generate", icon=":material/auto_awesome:"):
         with st.spinner("Generating…"):
-            results = run_job(_generate, info, source, settings, upload)
+            results = run_job(_generate, info, source, settings, upload, take)
         if results is not None:
             st.session_state[RESULTS_KEY] = results
     results = st.session_state.get(RESULTS_KEY)

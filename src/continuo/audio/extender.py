@@ -23,10 +23,22 @@ from continuo.audio.extension import Extension, check_duration, check_input, is_
 from continuo.errors import ConfigError
 from continuo.io.audio import Audio, check_writable, read_audio, write_audio
 
-__all__ = ["ENDINGS", "METHODS", "Extender", "describe", "ending_label"]
+__all__ = ["ADVICE", "ENDINGS", "METHODS", "Extender", "describe", "ending_label"]
 
-#: The extension methods, each with whether it needs a trained model.
-METHODS: dict[str, bool] = {"structure": False, "neural": True}
+#: The extension methods, each with the model it needs: none, an audio model (a run of
+#: ``continuo train-audio``), or a melody model (a note continuer:
+#: :meth:`continuo.generation.Generator.note_continuer`).
+METHODS: dict[str, str | None] = {"structure": None, "neural": "audio", "melody": "melody"}
+
+#: When each method is the right one, in words the command line and the app show.
+ADVICE = {
+    "structure": "music with a groove or harmony: replays the recording's own beats along "
+    "seamless jumps, writes no new notes",
+    "neural": "textures and sounds without clear notes: a model trained on the recording "
+    "continues its sound",
+    "melody": "one voice or instrument (singing, humming, a flute, a trumpet): new notes from a "
+    "melody model, played in the recording's own sound",
+}
 
 #: How an :class:`~continuo.audio.extension.Extension` ends, in words (``Extension.ending``).
 ENDINGS = {"song": "its own ending", "fade": "a fade-out", "original": "unchanged"}
@@ -41,8 +53,9 @@ def ending_label(ending: str) -> str:
 class Extender:
     """An extension method, with its model and settings, ready to extend recordings.
 
-    ``model`` is the loaded audio model (``neural`` only); ``temperature``, ``seed`` and
-    ``threads`` are the neural method's sampling temperature, random seed and torch threads.
+    ``model`` is the loaded audio model (``neural``) or the note continuer (``melody``);
+    ``temperature``, ``seed`` and ``threads`` are the neural method's sampling temperature,
+    random seed and torch threads.
     """
 
     method: str = "structure"
@@ -63,14 +76,17 @@ class Extender:
         unknown, needs a model and has none, or has one it does not use."""
         if method not in METHODS:
             raise ConfigError(f"unknown extension method {method!r} (one of {', '.join(METHODS)})")
-        if METHODS[method] and model is None:
+        needs = METHODS[method]
+        if needs == "audio" and model is None:
             raise ConfigError(
                 f"the {method} method needs an audio model (--model RUN_DIR; make one with "
                 "continuo train-audio)"
             )
-        if not METHODS[method] and model is not None:
-            raise ConfigError("a model (--model) is only used with the neural method")
-        if isinstance(model, (str, os.PathLike)):
+        if needs == "melody" and not callable(model):
+            raise ConfigError("the melody method needs a melody model's note continuer")
+        if needs is None and model is not None:
+            raise ConfigError("a model (--model) is used with the neural and melody methods")
+        if needs == "audio" and isinstance(model, (str, os.PathLike)):
             from continuo.audio.neural.checkpoint import load_model
 
             model = load_model(model)
@@ -94,6 +110,10 @@ class Extender:
         """``audio`` made exactly ``duration`` seconds long by this extender's method."""
         duration = check_duration(duration)
         check_input(audio, name)
+        if self.method == "melody":
+            from continuo.audio.melody import extend_melody
+
+            return extend_melody(audio, duration, self.model, name=name)
         if self.method == "neural":
             from continuo.audio.neural.generate import extend_neural
 

@@ -11,8 +11,8 @@ docs/decisions/0014-transcription.md):
 1. **Pitch track**: probabilistic YIN (pYIN; M. Mauch and S. Dixon, "pYIN: a fundamental frequency
    estimator using probabilistic threshold distributions", ICASSP 2014) through ``librosa.pyin``
    at 16 kHz, a 10 ms hop and quarter-semitone states.
-2. **Tuning**: the take's offset from equal temperament (the circular mean of the voiced frames'
-   deviations from the nearest semitone) is taken out, so a choir a third of a semitone flat is
+2. **Tuning**: the take's offset from equal temperament (the circular mean of the deviations
+   from the nearest semitone of the pitch averaged over a vibrato cycle) is taken out, so a choir a third of a semitone flat is
    transcribed in tune.
 3. **Notes**: each voiced stretch is labelled with semitones by a Viterbi path that pays for
    every change of note (so vibrato and drift stay inside a note), split again where a
@@ -90,7 +90,7 @@ class TranscriptionConfig:
 
     tempo: float | None = None
     steps_per_quarter: int = 4
-    fmin: float = 65.0
+    fmin: float = 65.406  # C2: pYIN's quarter-semitone states then fall on the semitones
     fmax: float = 1760.0
     sample_rate: int = 16000
     hop: int = 160
@@ -113,7 +113,8 @@ class Transcription:
     tempo, time signature and key signature; its first bar line at tick 0).
 
     ``tuning`` is the take's offset from equal temperament in semitones (-0.5..0.5); ``key`` is
-    ``(tonic pitch class, mode)``; ``beats`` the beat times in seconds.
+    ``(tonic pitch class, mode)``; ``beats`` the beat times in seconds; ``origin_step`` the grid
+    step (counted from ``beats[0]``) where :attr:`score` starts.
     """
 
     onsets: np.ndarray
@@ -126,6 +127,7 @@ class Transcription:
     tuning: float
     beats: np.ndarray
     steps_per_quarter: int = 4
+    origin_step: int = 0
     details: dict[str, float] = field(default_factory=dict)
 
     def seed_text(self, *, names: bool = False) -> str:
@@ -133,6 +135,16 @@ class Transcription:
         read, correct and give back as a text seed."""
         codec = MelodyCodec(steps_per_quarter=self.steps_per_quarter, transpose=False)
         return format_melody_tokens(codec.ids_to_tokens(codec.encode(self.score)), names=names)
+
+    def seconds_at(self, ticks: np.ndarray) -> np.ndarray:
+        """Times in the take (seconds) of ticks of :attr:`score` (or of a continuation of it),
+        following the take's beats and, past them, its median beat."""
+        tpq = self.score.ticks_per_quarter
+        beat = (np.asarray(ticks, dtype=float) / tpq) + self.origin_step / self.steps_per_quarter
+        index = np.arange(len(self.beats), dtype=float)
+        period = float(np.median(np.diff(self.beats)))
+        inside = np.interp(beat, index, self.beats)
+        return np.where(beat > index[-1], self.beats[-1] + (beat - index[-1]) * period, inside)
 
     def describe(self) -> str:
         """One line: notes, tempo, meter, key and tuning."""
@@ -199,7 +211,7 @@ def transcribe(
 
     midi = np.full(n, np.nan)
     midi[voiced] = librosa.hz_to_midi(f0[voiced])
-    tuning = _tuning(midi[voiced])
+    tuning = _tuning(midi, voiced)
     midi -= tuning
     attacks = _attacks(y, sr, hop, rms)
     frames = _segment(midi, voiced, attacks, rms, min_frames=max(1, round(MIN_NOTE_S * sr / hop)))
@@ -212,7 +224,7 @@ def transcribe(
     offsets = np.array([end for _, end, _ in frames]) * seconds
     pitches = np.array([pitch for _, _, pitch in frames], dtype=np.int64)
 
-    beats = _beats(onsets, offsets, config, duration=n * seconds)
+    beats = _beats(onsets, config, duration=n * seconds)
     spq = config.steps_per_quarter
     start_steps = np.round(_beat_position(onsets, beats) * spq).astype(np.int64)
     end_steps = np.round(_beat_position(offsets, beats) * spq).astype(np.int64)
@@ -250,6 +262,7 @@ def transcribe(
         tuning=tuning,
         beats=beats,
         steps_per_quarter=spq,
+        origin_step=int(origin),
         details={
             "voiced_share": float(voiced_share),
             "fundamental": float("nan") if fundamental is None else fundamental,
@@ -327,12 +340,25 @@ def _attacks(y: np.ndarray, sr: int, hop: int, rms: np.ndarray) -> np.ndarray:
     return np.asarray(kept, dtype=np.int64)
 
 
-def _tuning(midi: np.ndarray) -> float:
-    """The circular mean of the deviations from the nearest semitone, in semitones."""
-    if not len(midi):
+def _tuning(midi: np.ndarray, voiced: np.ndarray) -> float:
+    """The take's offset from equal temperament, in semitones: the circular mean of the
+    deviations from the nearest semitone of the pitch averaged over 190 ms (about one cycle of
+    vibrato, whose extremes would otherwise dominate), on steady frames only (the pitch within a
+    third of a semitone of that average)."""
+    from scipy.ndimage import uniform_filter1d
+
+    if not voiced.any():
         return 0.0
-    angle = 2 * np.pi * midi
-    return float(np.angle(np.mean(np.exp(1j * angle))) / (2 * np.pi))
+    values = np.where(voiced, np.nan_to_num(midi), 0.0)
+    weight = uniform_filter1d(voiced.astype(float), 19, mode="constant")
+    mean = uniform_filter1d(values, 19, mode="constant") / np.maximum(weight, 1e-9)
+    square = uniform_filter1d(values**2, 19, mode="constant") / np.maximum(weight, 1e-9)
+    spread = np.sqrt(np.maximum(square - mean**2, 0.0))
+    steady = voiced & (weight > 0.99) & (spread < 0.35)
+    if steady.sum() < 10:
+        steady = voiced
+        mean = np.nan_to_num(midi)
+    return float(np.angle(np.mean(np.exp(2j * np.pi * mean[steady]))) / (2 * np.pi))
 
 
 def _fundamental_level(
@@ -431,12 +457,11 @@ def _semitone_path(midi: np.ndarray) -> np.ndarray:
     return states[path]
 
 
-def _beats(
-    onsets: np.ndarray, offsets: np.ndarray, config: TranscriptionConfig, *, duration: float
-) -> np.ndarray:
+def _beats(onsets: np.ndarray, config: TranscriptionConfig, *, duration: float) -> np.ndarray:
     """Beat times (seconds) covering the take: from ``config.tempo`` starting at the first
-    onset, else tracked on an onset envelope of the notes (each onset weighted by its note's
-    length, up to a second)."""
+    onset, else tracked (``librosa.beat.beat_track``, tempo prior around 110) on an impulse at
+    every note onset. Equal impulses found the meter of 79% of 24 rendered Essen takes,
+    impulses weighted by note length 71%."""
     if config.tempo is not None:
         period = 60.0 / float(config.tempo)
         return onsets[0] + period * np.arange(-1, int((duration - onsets[0]) / period) + 3)
@@ -444,8 +469,7 @@ def _beats(
 
     rate = 100.0
     envelope = np.zeros(int(duration * rate) + 2)
-    for onset, offset in zip(onsets, offsets, strict=True):
-        envelope[round(onset * rate)] += 1.0
+    np.add.at(envelope, np.round(onsets * rate).astype(np.int64), 1.0)
     tempo, beats = librosa.beat.beat_track(
         onset_envelope=envelope, sr=int(rate), hop_length=1, start_bpm=110.0, units="time"
     )

@@ -4,6 +4,7 @@ continuo extend song.ogg --duration 300 --out long.wav
 continuo extend song.ogg --duration 5:00 --out long.flac --json
 continuo extend song.ogg --duration 90 --out more.wav --method neural --model runs/audio
 continuo extend song.ogg --duration 300 --out out          # writes out/song-extended.ogg
+continuo extend hum.wav --duration 30 --out more.wav --method melody   # new notes, its own sound
 """
 
 from __future__ import annotations
@@ -44,8 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "ending (or a fade). structure (default): replays the recording's own beats along "
             "seamless jumps. neural: continues it with a model trained by `continuo train-audio`; "
             "silence at the start and end of INPUT is trimmed first (so a recording that ends in "
-            "silence is continued from its last sound), and the output says how much."
+            "silence is continued from its last sound), and the output says how much. melody: "
+            "transcribes one voice or instrument, continues its notes with a melody model "
+            "(--model, default folk) and plays them from the recording's own notes."
         ),
+        epilog="which method:\n"
+        + "\n".join(f"  {name:10s} {text}" for name, text in _advice().items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("input", metavar="INPUT", help="the recording to extend")
     parser.add_argument(
@@ -61,17 +67,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     # the names of continuo.audio.extender.METHODS (a test keeps them equal), here without
     # importing numpy and soundfile just to build the parser
-    parser.add_argument("--method", choices=("structure", "neural"), default="structure")
-    parser.add_argument("--model", metavar="RUN_DIR", help="model folder for --method neural")
+    parser.add_argument("--method", choices=("structure", "neural", "melody"), default="structure")
     parser.add_argument(
-        "--temperature", type=float, default=0.3, help="neural: sampling temperature (0: mean)"
+        "--model",
+        metavar="RUN_DIR",
+        help="neural: the audio model's folder; melody: a melody model (default: folk)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="neural: random seed")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        help="sampling temperature (neural: default 0.3, 0 gives the mean; melody: 1.0)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="neural, melody: random seed")
     parser.add_argument("--threads", type=int, default=1, help="neural: torch threads")
     parser.add_argument(
         "--json", action="store_true", help="print the duration and splice points as JSON"
     )
     parser.set_defaults(run=run)
+
+
+def _advice() -> dict[str, str]:
+    from continuo.audio.extender import ADVICE
+
+    return ADVICE
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,10 +104,23 @@ def run(args: argparse.Namespace) -> int:
         suffix = source.suffix.lower() if source.suffix.lower() in WRITABLE_FORMATS else ".wav"
         out = out / f"{source.stem}-extended{suffix}"
     check_writable(out)
+    model = args.model or None
+    temperature = args.temperature
+    if args.method == "melody":  # a bad model fails before any work
+        from continuo.generation.generator import Generator
+
+        generator = Generator.from_pretrained(model or "folk")
+        if not generator.codec.text_seed:
+            raise ConfigError(f"--method melody needs a melody model; {model} is not one")
+        model = generator.note_continuer(
+            temperature=1.0 if temperature is None else temperature,
+            top_p=0.95,
+            rng_seed=args.seed,
+        )
     extender = Extender.load(  # a bad model folder fails before any work
         args.method,
-        args.model or None,
-        temperature=args.temperature,
+        model,
+        temperature=0.3 if temperature is None else temperature,
         seed=args.seed,
         threads=args.threads,
     )
@@ -104,4 +135,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(f"{out}: {describe(result, audio.duration)}")
+        if "heard" in result.details:
+            print(f"heard {result.details['heard']}: {result.details['seed']}")
     return 0

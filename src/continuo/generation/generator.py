@@ -199,6 +199,17 @@ class Generator:
         )
         return [self._assemble(seed_score, seed_ids, new, shift) for new in generated]
 
+    def note_continuer(self, **options: Any) -> Callable[[Score, float], tuple[Score, int]]:
+        """``continue_notes(seed, seconds) -> (seed and continuation, tick where it starts)``:
+        this model as the melody extension method wants it (:mod:`continuo.audio.melody`);
+        ``options`` are :meth:`generate_continuation`'s sampling options."""
+
+        def continue_notes(seed: Score, seconds: float) -> tuple[Score, int]:
+            [piece] = self.generate_continuation(seed, seconds=seconds, **options)
+            return piece.score, piece.seed_end
+
+        return continue_notes
+
     # -- internals -----------------------------------------------------------------------------
     def _encode_seed(self, seed: Any, last_bars: int | None) -> tuple[Score | None, list[int], int]:
         """The seed as a score (kept verbatim in the output), its token ids, and the semitones
