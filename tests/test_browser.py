@@ -42,7 +42,10 @@ pytest.importorskip("streamlit")
 pytest.importorskip("selenium")
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -133,6 +136,26 @@ def server(tmp_path_factory: pytest.TempPathFactory, models: dict[str, object]) 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    yield from start_chromium(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def singing_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """Chromium whose microphone plays a rendered flute tune ("Alle meine Entchen")."""
+    from continuo.io.audio import write_audio
+    from tests.test_transcription import ENTCHEN, SR, render
+
+    take, _ = render(ENTCHEN, 73, 100.0)
+    path = write_audio(tmp_path_factory.mktemp("mic") / "take.wav", take.samples, SR)
+    yield from start_chromium(
+        tmp_path_factory,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={path}",
+    )
+
+
+def start_chromium(tmp_path_factory: pytest.TempPathFactory, *extra: str) -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
@@ -150,6 +173,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         "--window-size=1100,900",
         "--lang=en-US",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        *extra,
     ):
         options.add_argument(flag)
     try:
@@ -311,3 +335,42 @@ def test_every_page_in_a_real_browser(
     summary = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, "p"))
     assert re.search(r"24\.0 s from 10\.0 s by structure", summary), summary
     save_screenshot(browser, shots, "audio")
+
+
+def test_sing_a_seed_into_the_microphone(
+    server: str, singing_browser: WebDriver, models: dict[str, object], tmp_path: Path
+) -> None:
+    browser = singing_browser
+    open_page(browser, f"{server}/", "Melody")
+    if models["melody"]:
+        choose(browser, "Model", str(models["melody"]))
+    for label in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stRadio"] label'):
+        if label.text.strip() == "Sing or play":
+            label.click()
+            break
+    idle(browser)
+    record = wait_for(browser, '[data-testid="stAudioInputActionButton"]')[0]
+    record.click()
+    time.sleep(7.0)
+    wait_for(browser, '[aria-label="Stop recording"]')[0].click()
+
+    def heard(driver: WebDriver) -> str | bool:
+        try:
+            texts = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "p")]
+        except StaleElementReferenceException:  # the page is being redrawn
+            return False
+        return next((text for text in texts if "Heard in" in text), False)
+
+    assert "notes" in WebDriverWait(browser, WORK_S, poll_frequency=0.3).until(heard)
+    idle(browser)
+    no_exception(browser)
+    seed = wait_for(browser, 'input[aria-label="Seed melody (from the take; correct any note)"]')
+    notes = [t for t in seed[0].get_attribute("value").split() if t not in ("_", "r")]
+    assert len(notes) >= 5 and set(notes) <= {"60", "62", "64", "65", "67", "69"}, notes
+    button(browser, "Generate").click()
+    wait_for(browser, '[data-testid="stAudio"]', count=3)  # the take's player, then 2 per result
+    idle(browser)
+    no_exception(browser)
+    captions = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, "p"))
+    assert "Your take, then its continuation in your own sound" in captions
+    save_screenshot(browser, screenshot_dir(tmp_path), "melody-sing")
