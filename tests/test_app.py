@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
@@ -439,3 +440,53 @@ def test_the_command_line_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# -- sung and played seeds -----------------------------------------------------------------------
+def test_melody_page_continues_a_sung_take(models_env: Path, tmp_path: Path) -> None:
+    from continuo.io.audio import write_audio
+    from tests.test_transcription import ENTCHEN, SR, render
+
+    take, _ = render(ENTCHEN, 73, 100.0)
+    wav = write_audio(tmp_path / "hum.wav", take.samples, SR).read_bytes()
+    at = page_test("melody")
+    at.radio(key="melody-seed-source").set_value("Sing or play").run()
+    at.button(key="melody-generate").click().run()
+    assert errors(at) == ["record or upload a take first"]
+    at.file_uploader(key="melody-take-upload").upload("hum.wav", wav, "audio/wav").run()
+    no_traceback(at)
+    assert any("Heard in **hum.wav**: 17 notes" in m.value for m in at.markdown)
+    assert at.text_input(key="melody-take-text").value.split()[:5] == ["60", "_", "_", "_", "62"]
+    at.text_input(key="melody-take-text").set_value("60 _ _ _ 62 _ _ _ 64 _ _ _ 65").run()
+    at.button(key="melody-generate").click().run()
+    no_traceback(at)
+    assert errors(at) == []
+    results = at.session_state["melody-results"]
+    assert results and all(r.take_wav[:4] == b"RIFF" for r in results)
+    assert results[0].seed_notes == 4  # the corrected text is the seed
+    assert any("Your take, then its continuation" in c.value for c in at.caption)
+    # a take that is not one melody: one line, no traceback
+    noise = 0.1 * np.random.default_rng(0).standard_normal((3 * SR, 1)).astype(np.float32)
+    noisy = write_audio(tmp_path / "n.wav", noise, SR).read_bytes()
+    at.file_uploader(key="melody-take-upload").clear().upload("noise.wav", noisy, "audio/wav").run()
+    no_traceback(at)
+    assert any(e.startswith("noise.wav: no single clear pitch") for e in errors(at)), errors(at)
+
+
+def test_audio_page_plays_new_notes_in_the_recordings_own_sound(
+    models_env: Path, tmp_path: Path
+) -> None:
+    from continuo.io.audio import write_audio
+    from tests.test_transcription import ENTCHEN, SR, render
+
+    take, _ = render(ENTCHEN, 73, 100.0)
+    wav = write_audio(tmp_path / "flute.wav", take.samples, SR).read_bytes()
+    at = page_test("audio")
+    at.file_uploader(key="audio-upload").upload("flute.wav", wav, "audio/wav")
+    at.radio(key="audio-method").set_value("melody").run()
+    assert any("one voice or instrument" in c.value for c in at.caption)
+    at.number_input(key="audio-duration").set_value(20.0)
+    at.button(key="audio-extend").click().run()
+    no_traceback(at)
+    assert errors(at) == []
+    assert any("**20.0 s** from" in m.value and "by *melody*" in m.value for m in at.markdown)

@@ -1,8 +1,10 @@
 """The Audio page: extend an uploaded recording to a chosen duration.
 
-``structure`` (always there) replays the recording's own beats along seamless jumps; ``neural``
-(offered when the models folder holds an audio model from ``continuo train-audio``) continues it
-with that model. The result keeps the upload's format (WAV, FLAC, OGG, MP3; WAV where MP3 cannot
+``structure`` (always there) replays the recording's own beats along seamless jumps; ``melody``
+(always there: the bundled ``folk`` model, or any melody model of the models folder) plays new
+notes in the recording's own sound; ``neural`` (offered when the models folder holds an audio
+model from ``continuo train-audio``) continues it with that model. The page says when each is
+the right one (:data:`continuo.audio.extender.ADVICE`). The result keeps the upload's format (WAV, FLAC, OGG, MP3; WAV where MP3 cannot
 store the sample rate) and is shown as a waveform with its splice points marked.
 """
 
@@ -16,9 +18,12 @@ from typing import Any
 
 import streamlit as st
 
+from continuo.app import models as kinds
 from continuo.app import models_dir
 from continuo.app.common import job_folder, plain, run_job, save_upload
-from continuo.app.models import AUDIO, ModelInfo, discover_models, load_audio_model
+from continuo.app.compose import fresh_rng_seed
+from continuo.app.models import ModelInfo, discover_models, load_audio_model, load_generator
+from continuo.audio.extender import ADVICE
 from continuo.errors import ConfigError, ContinuoError
 
 __all__ = ["AUDIO_SUFFIXES", "MAX_TARGET_S", "AudioResult", "extend_upload", "render"]
@@ -29,7 +34,7 @@ AUDIO_SUFFIXES = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
 MAX_TARGET_S = 600.0
 _MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 RESULT_KEY = "audio-result"
-STRUCTURE, NEURAL = "structure", "neural"
+STRUCTURE, NEURAL, MELODY = "structure", "neural", "melody"
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,8 @@ def extend_upload(
     if not 0 < duration <= MAX_TARGET_S:
         raise ConfigError(f"the target duration must be between 1 and {MAX_TARGET_S:g} seconds")
     check_duration(duration)
-    if method == NEURAL and model is None:
-        raise ConfigError("the neural method needs an audio model (continuo train-audio)")
+    if method in (NEURAL, MELODY) and model is None:
+        raise ConfigError(f"the {method} method needs a model")
     progress = st.progress(0.0, text="Reading the recording…")
     try:
         with job_folder() as folder:
@@ -92,6 +97,12 @@ def extend_upload(
                     method, load_audio_model(model.path), temperature=temperature
                 )
                 progress.progress(0.2, text="Continuing the recording…")
+            elif method == MELODY:
+                progress.progress(0.1, text="Listening to the notes…")
+                continuer = load_generator(model.path).note_continuer(
+                    temperature=temperature, top_p=0.95, rng_seed=fresh_rng_seed()
+                )
+                extender = Extender.load(method, continuer)
             else:
                 extender = Extender.load(method)
                 progress.progress(0.15, text="Finding beats and seamless jumps…")
@@ -100,7 +111,9 @@ def extend_upload(
             out = extender.write(result, folder / f"extended{suffix}", like=audio)
             progress.progress(0.9, text="Drawing the waveform…")
             generated = (
-                result.splices[0].output_time if method == NEURAL and result.splices else None
+                result.splices[0].output_time
+                if method in (NEURAL, MELODY) and result.splices
+                else None
             )
             png = waveform_png(
                 result.samples,
@@ -169,7 +182,8 @@ def render() -> None:
     st.title(":material/graphic_eq: Audio")
     st.caption(
         "Make a recording longer (or shorter): *structure* replays its own beats along seamless "
-        "jumps; *neural* continues it with a trained audio model."
+        "jumps; *melody* plays new notes in the recording's own sound; *neural* continues it "
+        "with a trained audio model."
     )
     upload = st.file_uploader(
         "Recording", type=[suffix.lstrip(".") for suffix in AUDIO_SUFFIXES], key="audio-upload"
@@ -178,15 +192,22 @@ def render() -> None:
         described = _describe_upload(upload)
         if described:
             st.caption(f"{plain(upload.name)}: {described}")
-    audio_models = [info for info in discover_models(models_dir()) if info.kind == AUDIO]
-    methods = [STRUCTURE, NEURAL] if audio_models else [STRUCTURE]
+    found = discover_models(models_dir())
+    audio_models = [info for info in found if info.kind == kinds.AUDIO]
+    melody_models = [info for info in found if info.kind == kinds.MELODY]
+    methods = [STRUCTURE, *([MELODY] if melody_models else []), *([NEURAL] if audio_models else [])]
     left, right = st.columns(2)
     duration = left.number_input(
         "Target duration (seconds)", 1.0, MAX_TARGET_S, 60.0, 1.0, key="audio-duration"
     )
     method = right.radio("Method", methods, horizontal=True, key="audio-method")
+    st.caption(f"*{method}*: for {ADVICE[method]}.")
     model, temperature = None, 0.3
-    if not audio_models:
+    if method == MELODY:
+        by_label = {info.label: info for info in melody_models}
+        model = by_label[st.selectbox("Melody model", list(by_label), key="audio-melody-model")]
+        temperature = st.slider("Temperature", 0.1, 1.5, 1.0, 0.05, key="audio-melody-temp")
+    if not audio_models and method != MELODY:
         st.caption(
             "The *neural* method needs an audio model: `continuo train-audio`, then "
             "`continuo app --models RUNS_DIR`."

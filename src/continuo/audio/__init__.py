@@ -1,6 +1,8 @@
 """Audio extension and continuation: ``structure`` (replay the recording's own beats along seamless
-jumps) and ``neural`` (a small model continues it); see :mod:`continuo.audio.structure` and
-:mod:`continuo.audio.neural`. :class:`Extender` (:mod:`continuo.audio.extender`) is the one front
+jumps), ``neural`` (a small model continues it) and ``melody`` (new notes from a melody model in
+the recording's own sound); see :mod:`continuo.audio.structure`, :mod:`continuo.audio.neural` and
+:mod:`continuo.audio.melody`. :func:`transcribe` turns a take of one voice or instrument into a
+melody (:mod:`continuo.audio.transcription`). :class:`Extender` (:mod:`continuo.audio.extender`) is the one front
 object the command line, the app and the benchmarks call.
 
 Names load lazily (PEP 562): importing a submodule such as ``continuo.audio.neural.config`` (as
@@ -20,8 +22,12 @@ __all__ = [
     "Extension",
     "Splice",
     "StructureConfig",
+    "Transcription",
     "ending_label",
+    "extend_melody",
     "extend_structure",
+    "transcribe",
+    "transcribe_file",
 ]
 
 _WHERE = {
@@ -34,6 +40,10 @@ _WHERE = {
     "Splice": "extension",
     "StructureConfig": "structure",
     "extend_structure": "structure",
+    "Transcription": "transcription",
+    "transcribe": "transcription",
+    "transcribe_file": "transcription",
+    "extend_melody": "melody",
 }
 
 

@@ -14,7 +14,7 @@ in the recording's own sound.
    :data:`SEAM_S` as the sampler fades in: the seam sits in the breath before a note, where a
    player would have re-articulated anyway.
 
-When to use it (docs/decisions/0014-transcription.md): a melody of one voice or instrument that
+When to use it (docs/decisions/0016-transcription.md): a melody of one voice or instrument that
 should go on with new phrases. ``structure`` is right for music with a groove or harmony to
 replay (it writes no new notes), ``neural`` for textures with no clear notes.
 """

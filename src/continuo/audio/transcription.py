@@ -6,7 +6,7 @@
 >>> melody.score                                      # on the grid, with tempo, meter and key
 
 The pipeline, each step measured in ``benchmarks/transcription.py`` (choices in
-docs/decisions/0014-transcription.md):
+docs/decisions/0016-transcription.md):
 
 1. **Pitch track**: probabilistic YIN (pYIN; M. Mauch and S. Dixon, "pYIN: a fundamental frequency
    estimator using probabilistic threshold distributions", ICASSP 2014) through ``librosa.pyin``

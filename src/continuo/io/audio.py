@@ -2,7 +2,7 @@
 
 What a browser records in a container libsndfile does not read (WebM, MP4/M4A: Opus or AAC) is
 decoded by PyAV, the FFmpeg binding whose wheels carry FFmpeg's libraries
-(docs/decisions/0014-transcription.md).
+(docs/decisions/0016-transcription.md).
 
 Waveforms are ``float32`` arrays of shape ``(n_samples, n_channels)`` in [-1, 1], always 2-D, even
 for mono. Every way a file can be bad (missing, not audio, truncated, empty, an odd sample rate,
