@@ -42,7 +42,7 @@ def test_methods_and_their_checks(run_dir):
         Extender.load("loop")
     with pytest.raises(ConfigError, match="needs an audio model"):
         Extender.load("neural")
-    with pytest.raises(ConfigError, match="only used with the neural method"):
+    with pytest.raises(ConfigError, match="only used with the neural and melody methods"):
         Extender.load("structure", run_dir)
     extender = Extender.load("neural", run_dir, temperature=0.0, seed=3)
     assert extender.model.step == 4 and extender.temperature == 0.0 and extender.seed == 3

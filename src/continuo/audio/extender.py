@@ -85,7 +85,7 @@ class Extender:
         if needs == "melody" and not callable(model):
             raise ConfigError("the melody method needs a melody model's note continuer")
         if needs is None and model is not None:
-            raise ConfigError("a model (--model) is used with the neural and melody methods")
+            raise ConfigError("a model (--model) is only used with the neural and melody methods")
         if needs == "audio" and isinstance(model, (str, os.PathLike)):
             from continuo.audio.neural.checkpoint import load_model
 
