@@ -53,7 +53,8 @@ loss) is scored. Reported for each method:
   :mod:`continuo.evaluation.stats` compared by ``compare_sets`` of
   :mod:`continuo.evaluation.distributions` (means, Yang & Lerch overlap areas). (a) starts "from
   nothing" as the seed does: from a random window of its training tokens, left out of the
-  output. Sampling for continuo: temperature 1, top-p 0.95 (``continuo evaluate``'s defaults);
+  output. Sampling for continuo: temperature 1, top-p 0.95 (``continuo evaluate``'s defaults;
+  ``--temperature`` and ``--top-p`` change them);
 - seed continuity: each statistic of the 4 bars after a seed against the seed itself (the
   absolute difference, Euclidean for histograms), averaged over the seeds; beside it the same
   distance between consecutive 4-bar windows of the test pieces (``real``).
@@ -412,7 +413,8 @@ def continuo_pieces(run: Path, seeds: list, count: int, args) -> tuple[list, lis
     from continuo.generation import Generator
 
     generator = Generator.from_pretrained(str(run))
-    sampling = {"temperature": 1.0, "top_p": 0.95, "bars": PIECE_BARS}
+    top_p = None if args.top_p >= 1.0 else args.top_p
+    sampling = {"temperature": args.temperature, "top_p": top_p, "bars": PIECE_BARS}
     span = PIECE_BARS * BAR
     free = generator.generate(num_outputs=count, rng_seed=args.seed, **sampling)
     scratch = [cut(out.score, 0, span) for out in free]
@@ -625,6 +627,8 @@ def main() -> None:
         "--folders", nargs="+", default=["pop909", "bach"], choices=["pop909", "bach"]
     )
     parser.add_argument("--bach-limit", type=int, help="only the first N chorales")
+    parser.add_argument("--temperature", type=float, default=1.0, help="continuo's sampling")
+    parser.add_argument("--top-p", type=float, default=0.95, help="continuo's; 1: no nucleus")
     parser.add_argument("--pieces", type=int, default=20, help="generated per method and folder")
     parser.add_argument("--lstm-size", type=int, default=256, help="(a): the seed has 512")
     parser.add_argument("--lstm-layers", type=int, default=3)
