@@ -92,24 +92,20 @@ def take_then_continuation(take: Take, continuation: Any) -> bytes:
     (the sampler of the ``melody`` extension method)."""
     import soundfile
 
-    from continuo.audio.melody import play_notes, recorded_notes
+    from continuo.audio.melody import SEAM_S, new_notes, play_notes, recorded_notes
 
     heard, audio = take.transcription, take.audio
-    new = [n for t in continuation.score.tracks for n in t.notes if n.time >= continuation.seed_end]
-    if not new:
-        notes = []
-    else:
-        onsets = heard.seconds_at(np.array([n.time for n in new], dtype=float))
-        offsets = heard.seconds_at(np.array([n.time + n.duration for n in new], dtype=float))
-        notes = [
-            (float(a), float(b), int(n.pitch)) for a, b, n in zip(onsets, offsets, new, strict=True)
-        ]
+    notes = new_notes(heard, continuation.score, continuation.seed_end)
     sr = audio.sample_rate
     end = max([audio.duration, *(b for _, b, _ in notes)]) + 0.5
     start = notes[0][0] if notes else audio.duration
     out = play_notes(recorded_notes(audio, heard), notes, sr, round(end * sr), audio.channels)
     cut = min(round(start * sr), audio.n_samples)
-    out[:cut] += audio.samples[:cut]
+    kept = audio.samples[:cut].copy()
+    fade = min(round(SEAM_S * sr), cut)
+    if fade:
+        kept[cut - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    out[:cut] += kept
     out /= max(1.0, float(np.abs(out).max(initial=0.0)))
     buffer = io.BytesIO()
     soundfile.write(buffer, out, sr, subtype="PCM_16", format="WAV")

@@ -31,7 +31,14 @@ from continuo.audio.transcription import Transcription, transcribe
 from continuo.io.audio import Audio
 from continuo.score import Score
 
-__all__ = ["SEAM_S", "NoteContinuer", "extend_melody", "play_notes", "recorded_notes"]
+__all__ = [
+    "SEAM_S",
+    "NoteContinuer",
+    "extend_melody",
+    "new_notes",
+    "play_notes",
+    "recorded_notes",
+]
 
 #: ``continue_notes(seed, seconds)`` -> (the seed followed by new notes, tick where they start).
 NoteContinuer = Callable[[Score, float], tuple[Score, int]]
@@ -70,14 +77,7 @@ def extend_melody(
         return Extension(samples, sr, [], "original", "melody", audio.duration)
     seed_end = heard.score.end()
     score, start_tick = continue_notes(heard.score, duration - heard.seconds_at([seed_end])[0])
-    new = [n for track in score.tracks for n in track.notes if n.time >= start_tick]
-    onsets = heard.seconds_at(np.array([n.time for n in new], dtype=float))
-    offsets = heard.seconds_at(np.array([n.time + n.duration for n in new], dtype=float))
-    notes = [
-        (float(a), float(b), int(n.pitch))
-        for a, b, n in zip(onsets, offsets, new, strict=True)
-        if a < duration
-    ]
+    notes = [note for note in new_notes(heard, score, start_tick) if note[0] < duration]
     bank = recorded_notes(audio, heard)
     n_out = round(duration * sr)
     out = np.zeros((n_out, audio.channels), dtype=np.float32)
@@ -109,6 +109,19 @@ def extend_melody(
             "notes": [[round(a, 3), round(b, 3), p] for a, b, p in notes],
         },
     )
+
+
+def new_notes(
+    heard: Transcription, score: Score, start_tick: int
+) -> list[tuple[float, float, int]]:
+    """``(onset s, offset s, pitch)`` in the take's time of the notes of ``score`` (a
+    continuation of ``heard.score``) from ``start_tick`` on."""
+    new = [n for track in score.tracks for n in track.notes if n.time >= start_tick]
+    onsets = heard.seconds_at(np.array([n.time for n in new], dtype=float))
+    offsets = heard.seconds_at(np.array([n.time + n.duration for n in new], dtype=float))
+    return [
+        (float(a), float(b), int(n.pitch)) for a, b, n in zip(onsets, offsets, new, strict=True)
+    ]
 
 
 def recorded_notes(audio: Audio, heard: Transcription) -> list[RecordedNote]:
