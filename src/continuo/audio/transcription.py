@@ -271,14 +271,26 @@ def transcribe(
 
 
 def transcribe_file(
-    path: str | os.PathLike[str], *, tempo: float | None = None, steps_per_quarter: int = 4
+    path: str | os.PathLike[str],
+    *,
+    tempo: float | None = None,
+    steps_per_quarter: int = 4,
+    progress: bool = False,
 ) -> Transcription:
     """:func:`transcribe` of the take in ``path`` (WAV, FLAC, OGG, MP3, or a browser's WebM);
-    :class:`ReadError` naming the file for an unreadable file or a bad take."""
+    :class:`ReadError` naming the file for an unreadable file or a bad take. ``progress``: a
+    line on standard error before a take longer than 15 s (it takes a second per 6 s or so)."""
+    import sys
+
     from continuo.io.audio import read_audio
 
     config = TranscriptionConfig(tempo=tempo, steps_per_quarter=steps_per_quarter)
-    return transcribe(read_audio(path), config, name=str(path))
+    audio = read_audio(path)
+    if progress and audio.duration > 15.0:
+        print(
+            f"continuo: transcribing {path} ({audio.duration:.0f} s)…", file=sys.stderr, flush=True
+        )
+    return transcribe(audio, config, name=str(path))
 
 
 def key_signature(tonic: int, mode: int) -> tuple[int, int]:

@@ -144,7 +144,7 @@ def _heard(take: Path, tempo: float | None, generator) -> Score:
             f"--seed-audio is for melody models; {generator.codec.name!r} models take a --seed-file"
         )
     transcription = transcribe_file(
-        take, tempo=tempo, steps_per_quarter=generator.steps_per_quarter
+        take, tempo=tempo, steps_per_quarter=generator.steps_per_quarter, progress=True
     )
     print(f"heard {report(transcription, str(take))}", file=sys.stderr)
     return transcription.score

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         out, is_file = resolve_out(args.out, (".mid", ".midi"))
         if not is_file:
             out = out / f"{args.take.stem}.mid"
-    transcription = transcribe_file(args.take, tempo=args.tempo)
+    transcription = transcribe_file(args.take, tempo=args.tempo, progress=True)
     if args.json:
         print(
             json.dumps(
