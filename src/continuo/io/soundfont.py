@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -39,11 +40,19 @@ def in_tune_soundfont(path: str | Path, cache_dir: Path | None = None) -> Path:
     if fixed is None:
         return path
     digest = hashlib.blake2b(data, digest_size=12).hexdigest()
-    target = (cache_dir or default_cache_dir()) / "soundfonts" / f"{path.stem}-{digest}-in-tune.sf2"
-    if not target.is_file():
-        with atomic_file(target) as tmp:
-            tmp.write_bytes(fixed)
-    return target
+    name = f"{path.stem}-{digest}-in-tune.sf2"
+    folders = [cache_dir or default_cache_dir(), Path(tempfile.gettempdir()) / "continuo"]
+    for folder in folders:  # a read-only cache falls back to the temporary folder
+        target = folder / "soundfonts" / name
+        if target.is_file():
+            return target
+        try:
+            with atomic_file(target) as tmp:
+                tmp.write_bytes(fixed)
+            return target
+        except OSError:
+            continue
+    return path  # nowhere to write: play it as it is
 
 
 def root_key_fixes(data: bytes) -> bytes | None:
