@@ -134,7 +134,10 @@ class Transcription:
         """The melody in the seed syntax, ``"67 _ 67 _ 65 64 _ r"`` (one token a grid step), to
         read, correct and give back as a text seed."""
         codec = MelodyCodec(steps_per_quarter=self.steps_per_quarter, transpose=False)
-        return format_melody_tokens(codec.ids_to_tokens(codec.encode(self.score)), names=names)
+        tokens = codec.ids_to_tokens(codec.encode(self.score))
+        if tokens and tokens[0] == "_":  # a pickup: the bar starts with a rest
+            tokens[0] = "r"
+        return format_melody_tokens(tokens, names=names)
 
     def seconds_at(self, ticks: np.ndarray) -> np.ndarray:
         """Times in the take (seconds) of ticks of :attr:`score` (or of a continuation of it),
