@@ -113,7 +113,7 @@ class Extender:
         if self.method == "melody":
             from continuo.audio.melody import extend_melody
 
-            return extend_melody(audio, duration, self.model, name=name)
+            return extend_melody(audio, duration, self.model, name=name, progress=progress)
         if self.method == "neural":
             from continuo.audio.neural.generate import extend_neural
 

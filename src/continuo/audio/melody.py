@@ -21,6 +21,7 @@ replay (it writes no new notes), ``neural`` for textures with no clear notes.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,13 +65,17 @@ def extend_melody(
     *,
     name: str = "input",
     transcription: Transcription | None = None,
+    progress: bool | None = None,
 ) -> Extension:
     """``audio`` followed by new notes in its own sound, exactly ``duration`` seconds long.
 
     ``transcription``: the take's, when the caller already has it. :class:`ReadError` (naming
-    ``name``) when the take is not one clear melody.
+    ``name``) when the take is not one clear melody. Unless ``progress`` is False, a line on
+    standard error says when a take over 15 s is being transcribed.
     """
     sr = audio.sample_rate
+    if transcription is None and progress is not False and audio.duration > 15.0:
+        print(f"continuo: transcribing {name} ({audio.duration:.0f} s)…", file=sys.stderr)
     heard = transcription or transcribe(audio, name=name)
     if duration <= audio.duration:
         samples = fit_length(audio.samples, round(duration * sr), sr)
