@@ -24,7 +24,8 @@ Each take is transcribed with ``continuo.audio.transcribe`` (no tempo given) and
   ``continuo generate --model folk --seed-audio take.wav --bars 8 --out DIR`` as a user runs it
   (process start, imports and model load included; it writes MIDI, MusicXML, WAV and PNG), and
   in one warm process, as the web app runs it: read, transcribe, continue, write the MIDI file.
-  ``--timing-only`` measures just this, on a take rendered as above.
+  ``--timing-only`` measures just this, on a take rendered as above; ``--trackers`` times the
+  pitch trackers compared in decision 0016.
 
 Also ``vocadito_10.wav`` (``../shared/data/audio``, a real voice; CC BY 4.0) against
 ``benchmarks/data/vocadito_10_notes.csv``, a reference made by reading the take's spectrogram
@@ -181,6 +182,38 @@ def timing() -> dict[str, float]:
         return time_to_continuation(take, Path(work))
 
 
+def trackers() -> dict[str, float]:
+    """Seconds each pitch tracker takes on a 10 s flute take at 16 kHz, 10 ms hop, one thread:
+    pYIN at three state resolutions, and torchcrepe's ``tiny`` where it is installed (it is not
+    a continuo dependency: its wheel pulls torchaudio)."""
+    import librosa
+    import torch
+
+    from continuo.io import read_score
+    from continuo.io.audio import resample
+
+    torch.set_num_threads(1)
+    song = sorted(ESSEN.rglob("*.krn"))[0]
+    audio, _ = render_take(read_score(song), 73, 100.0, np.random.default_rng(0))
+    y = resample(audio[: 10 * SAMPLE_RATE], SAMPLE_RATE, 16000)
+    librosa.pyin(y[:16000], fmin=65.4, fmax=1760.0, sr=16000, frame_length=1024, hop_length=160)
+    seconds = {}
+    for resolution in (0.1, 0.25, 0.5):
+        started = time.perf_counter()
+        librosa.pyin(y, fmin=65.4, fmax=1760.0, sr=16000, frame_length=1024, hop_length=160,
+                     resolution=resolution)  # fmt: skip
+        seconds[f"pyin resolution {resolution}"] = time.perf_counter() - started
+    try:
+        import torchcrepe
+    except ImportError:
+        seconds["torchcrepe tiny"] = float("nan")
+    else:
+        started = time.perf_counter()
+        torchcrepe.predict(torch.tensor(y)[None], 16000, 160, 50, 2000, "tiny", device="cpu")
+        seconds["torchcrepe tiny"] = time.perf_counter() - started
+    return seconds
+
+
 def vocadito() -> dict | None:
     if not (VOCADITO.is_file() and VOCADITO_NOTES.is_file()):
         return None
@@ -223,7 +256,11 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", type=Path, help="write every take's row here")
     parser.add_argument("--timing-only", action="store_true")
+    parser.add_argument("--trackers", action="store_true", help="time the pitch trackers only")
     args = parser.parse_args()
+    if args.trackers:
+        print(json.dumps(trackers(), indent=1))
+        return
     if args.timing_only:
         print(json.dumps(timing(), indent=1))
         return
@@ -242,28 +279,11 @@ def main() -> None:
         for row in pool.map(score_take, jobs):
             rows.append(row)
             print(json.dumps(row, default=float), file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory() as work:
-        work = Path(work)
-        from continuo.io import read_score
-        from continuo.io.audio import write_audio
-
-        ten = next(
-            r for r in sorted(rows, key=lambda r: -r.get("audio_seconds", 0)) if "refused" not in r
-        )
-        audio, _ = render_take(
-            read_score(files[chosen[ten["take"]]]),
-            programs[ten["take"] % 4],
-            ten["qpm"],
-            np.random.default_rng(0),
-        )
-        take = work / "take.wav"
-        write_audio(take, audio[: 10 * SAMPLE_RATE, None], SAMPLE_RATE)
-        timed = time_to_continuation(take, work)
     report = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "summary": summary(rows),
-        "timing_10s_take": timed,
+        "timing_10s_take": timing(),
         "vocadito_10": vocadito(),
     }
     if args.json:

@@ -202,7 +202,8 @@ def test_bad_takes_and_options_are_one_line_errors(hum: Path, tmp_path, capsys) 
 
 
 def test_browser_recordings_are_read(tmp_path) -> None:
-    av = pytest.importorskip("av")
+    import av
+
     take, _ = render(ENTCHEN, 73, 100.0)
     path = tmp_path / "take.webm"
     with av.open(str(path), "w") as container:

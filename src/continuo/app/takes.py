@@ -13,7 +13,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from continuo.app.common import job_folder, plain, run_job, save_upload
@@ -92,21 +91,12 @@ def take_then_continuation(take: Take, continuation: Any) -> bytes:
     (the sampler of the ``melody`` extension method)."""
     import soundfile
 
-    from continuo.audio.melody import SEAM_S, new_notes, play_notes, recorded_notes
+    from continuo.audio.melody import new_notes, take_then_notes
 
-    heard, audio = take.transcription, take.audio
-    notes = new_notes(heard, continuation.score, continuation.seed_end)
-    sr = audio.sample_rate
-    end = max([audio.duration, *(b for _, b, _ in notes)]) + 0.5
-    start = notes[0][0] if notes else audio.duration
-    out = play_notes(recorded_notes(audio, heard), notes, sr, round(end * sr), audio.channels)
-    cut = min(round(start * sr), audio.n_samples)
-    kept = audio.samples[:cut].copy()
-    fade = min(round(SEAM_S * sr), cut)
-    if fade:
-        kept[cut - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
-    out[:cut] += kept
-    out /= max(1.0, float(np.abs(out).max(initial=0.0)))
+    notes = new_notes(take.transcription, continuation.score, continuation.seed_end)
+    sr = take.audio.sample_rate
+    end = max([take.audio.duration, *(b for _, b, _ in notes)]) + 0.5
+    out, _ = take_then_notes(take.audio, take.transcription, notes, round(end * sr))
     buffer = io.BytesIO()
     soundfile.write(buffer, out, sr, subtype="PCM_16", format="WAV")
     return buffer.getvalue()
@@ -127,8 +117,6 @@ def take_section() -> Take | None:
         digest = hashlib.blake2b(source.getvalue(), digest_size=12).hexdigest()
         failed = st.session_state.get(FAILED_KEY)
         if (take is None or take.digest != digest) and failed != digest:
-            if recorded is not None and not str(getattr(recorded, "name", "")).endswith(".wav"):
-                recorded.name = "recording.wav"  # st.audio_input records WAV
             with st.spinner("Listening…"):
                 take = run_job(transcribe_upload, source)
             st.session_state[TAKE_KEY] = take

@@ -39,6 +39,7 @@ __all__ = [
     "new_notes",
     "play_notes",
     "recorded_notes",
+    "take_then_notes",
 ]
 
 #: ``continue_notes(seed, seconds)`` -> (the seed followed by new notes, tick where they start).
@@ -83,24 +84,10 @@ def extend_melody(
     seed_end = heard.score.end()
     score, start_tick = continue_notes(heard.score, duration - heard.seconds_at([seed_end])[0])
     notes = [note for note in new_notes(heard, score, start_tick) if note[0] < duration]
-    bank = recorded_notes(audio, heard)
     n_out = round(duration * sr)
-    out = np.zeros((n_out, audio.channels), dtype=np.float32)
-    played = play_notes(bank, notes, sr, n_out, audio.channels)
-    seam = min(notes[0][0] if notes else audio.duration, audio.duration)
-    cut = round(seam * sr)
-    fade = min(round(SEAM_S * sr), cut)
-    keep = audio.samples[:cut].copy()
-    if fade:
-        keep[cut - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
-    out[:cut] = keep
-    out += played
-    peak = float(np.abs(out).max(initial=0.0))
-    if peak > 1.0:  # overlapping releases may add up
-        out /= peak
-    shifts = [_nearest(bank, p)[1] for _, _, p in notes]
+    out, seam = take_then_notes(audio, heard, notes, n_out)
     return Extension(
-        fit_length(out, n_out, sr),
+        out,
         sr,
         [Splice(seam, seam, None)],
         "fade",
@@ -110,10 +97,30 @@ def extend_melody(
             "heard": heard.describe(),
             "seed": heard.seed_text(),
             "new_notes": len(notes),
-            "largest_shift_semitones": max((abs(s) for s in shifts), default=0),
             "notes": [[round(a, 3), round(b, 3), p] for a, b, p in notes],
         },
     )
+
+
+def take_then_notes(
+    audio: Audio, heard: Transcription, notes: list[tuple[float, float, int]], n_samples: int
+) -> tuple[np.ndarray, float]:
+    """``(samples (n_samples, channels), seam s)``: ``audio`` up to the first of ``notes``
+    (fading out over :data:`SEAM_S`), then ``notes`` played from its own notes; scaled down
+    only if overlapping releases would clip."""
+    sr = audio.sample_rate
+    out = play_notes(recorded_notes(audio, heard), notes, sr, n_samples, audio.channels)
+    seam = min(notes[0][0] if notes else audio.duration, audio.duration)
+    cut = min(round(seam * sr), n_samples)
+    kept = audio.samples[:cut].copy()
+    fade = min(round(SEAM_S * sr), cut)
+    if fade:
+        kept[cut - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    out[:cut] += kept
+    peak = float(np.abs(out).max(initial=0.0))
+    if peak > 1.0:
+        out /= peak
+    return out, seam
 
 
 def new_notes(

@@ -204,7 +204,8 @@ def transcribe(
             "noise, speech, percussion or several instruments? Sing, hum, whistle or play one "
             "line",
         )
-    fundamental = _fundamental_level(y, sr, hop, f0, voiced)
+    power = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop)) ** 2  # (1025, frames)
+    fundamental = _fundamental_level(power, sr, f0, voiced)
     if fundamental is not None and fundamental < MIN_FUNDAMENTAL:
         raise ReadError(
             name,
@@ -216,7 +217,7 @@ def transcribe(
     midi[voiced] = librosa.hz_to_midi(f0[voiced])
     tuning = _tuning(midi, voiced)
     midi -= tuning
-    attacks = _attacks(y, sr, hop, rms)
+    attacks = _attacks(power, sr, hop, rms)
     frames = _segment(midi, voiced, attacks, rms, min_frames=max(1, round(MIN_NOTE_S * sr / hop)))
     if len(frames) < MIN_NOTES:
         raise ReadError(
@@ -333,16 +334,18 @@ def _frame_rms(y: np.ndarray, hop: int) -> np.ndarray:
     return librosa.feature.rms(y=y, frame_length=1024, hop_length=hop)[0]
 
 
-def _attacks(y: np.ndarray, sr: int, hop: int, rms: np.ndarray) -> np.ndarray:
+def _attacks(power: np.ndarray, sr: int, hop: int, rms: np.ndarray) -> np.ndarray:
     """Frames where a note is struck again: SuperFlux onsets (S. Böck and G. Widmer, "Maximum
     filter vibrato suppression for onset detection", DAFx 2013; ``librosa.onset.onset_strength``
     with ``max_size``), kept where the level rises from a dip (the loudest of the 100 ms after
     is :data:`ATTACK_RISE` times the quietest of the 80 ms before and 30 ms after), so that
-    vibrato and tremolo do not split a held note."""
+    vibrato and tremolo do not split a held note. ``power``: the take's power spectrogram
+    (2,048-point frames)."""
     import librosa
 
+    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=138, fmin=27.5, fmax=sr / 2)
     envelope = librosa.onset.onset_strength(
-        y=y, sr=sr, hop_length=hop, lag=2, max_size=3, n_mels=138, fmin=27.5, fmax=sr / 2
+        S=librosa.power_to_db(mel), sr=sr, hop_length=hop, lag=2, max_size=3
     )
     frames = librosa.onset.onset_detect(
         onset_envelope=envelope, sr=sr, hop_length=hop, units="frames", backtrack=False
@@ -377,7 +380,7 @@ def _tuning(midi: np.ndarray, voiced: np.ndarray) -> float:
 
 
 def _fundamental_level(
-    y: np.ndarray, sr: int, hop: int, f0: np.ndarray, voiced: np.ndarray
+    power: np.ndarray, sr: int, f0: np.ndarray, voiced: np.ndarray
 ) -> float | None:
     """Median, over voiced frames with f0 of at least 110 Hz, of the power within 60 cents of
     f0 over the power of the frame's strongest harmonic (1 to 8); ``None`` when fewer than a
@@ -385,14 +388,14 @@ def _fundamental_level(
 
     One voice has its fundamental (0.17 to 0.7 for TimGM6mb's choir, flute and trumpet, 0.3 for
     vocadito's singer); two voices a fifth or a third apart make pYIN report their common
-    subharmonic, which has no power of its own (0.0).
+    subharmonic, which has no power of its own (0.0). ``power``: the take's power spectrogram
+    (2,048-point frames).
     """
     import librosa
 
     frames = np.flatnonzero(voiced & (np.nan_to_num(f0) >= 110.0))
     if len(frames) < 0.2 * max(int(voiced.sum()), 1):
         return None
-    power = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop)) ** 2
     frames = frames[frames < power.shape[1]]
     freqs = librosa.fft_frequencies(sr=sr, n_fft=2048)[1:]
     power = power[1:]
@@ -475,8 +478,7 @@ def _semitone_path(midi: np.ndarray) -> np.ndarray:
 def _beats(onsets: np.ndarray, config: TranscriptionConfig, *, duration: float) -> np.ndarray:
     """Beat times (seconds) covering the take: from ``config.tempo`` starting at the first
     onset, else tracked (``librosa.beat.beat_track``, tempo prior around 110) on an impulse at
-    every note onset. Equal impulses found the meter of 79% of 24 rendered Essen takes,
-    impulses weighted by note length 71%."""
+    every note onset (equal impulses, not weighted by note length: see decision 0016)."""
     if config.tempo is not None:
         period = 60.0 / float(config.tempo)
         return onsets[0] + period * np.arange(-1, int((duration - onsets[0]) / period) + 3)
