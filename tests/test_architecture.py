@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("models", frozenset({"models"})),
     ("codecs", frozenset({"codecs"})),
     ("file formats", frozenset({"io"})),
+    ("object storage", frozenset({"storage"})),
     (
         "shared helpers",
         frozenset(

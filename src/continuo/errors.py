@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from os import PathLike
 
-__all__ = ["CodecError", "ConfigError", "ContinuoError", "ReadError", "SeedError"]
+__all__ = ["CodecError", "ConfigError", "ContinuoError", "ReadError", "SeedError", "StorageError"]
 
 
 class ContinuoError(Exception):
@@ -45,3 +45,13 @@ class SeedError(ContinuoError):
 
 class ConfigError(ContinuoError):
     """A configuration value, option or combination of options that cannot work."""
+
+
+class StorageError(ContinuoError):
+    """A URL that cannot be read or written: no package for its scheme, an unreachable endpoint,
+    refused credentials, no such bucket or object (see :mod:`continuo.storage`)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")

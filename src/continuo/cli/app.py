@@ -56,7 +56,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--models",
-        type=Path,
         metavar="DIR",
         help="a folder of run folders (or one run folder) to offer beside the bundled models",
     )
@@ -101,9 +100,15 @@ def _upload_mb(args: argparse.Namespace) -> float:
 
 
 def _models_dir(args: argparse.Namespace) -> Path | None:
-    if args.models is not None and not args.models.is_dir():
+    """The local folder of ``--models``: a URL's copy in the cache, with each run's checkpoints."""
+    from continuo.storage import fetch
+
+    if args.models is None:
+        return None
+    models = fetch(args.models, progress=True)
+    if not models.is_dir():
         raise ConfigError(f"{args.models}: --models must be a folder of run folders")
-    return None if args.models is None else args.models.resolve()
+    return models.resolve()
 
 
 def streamlit_command(args: argparse.Namespace, port: int) -> tuple[list[str], dict[str, str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 from continuo.errors import ConfigError
@@ -40,8 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EPILOG,
     )
-    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    parser.add_argument("dataset", type=Path, metavar="DATASET")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder or checkpoint, or its URL")
+    parser.add_argument("dataset", metavar="DATASET", help="a prepared dataset, or its URL")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"))
     parser.add_argument(
         "--checkpoint",

@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from continuo.cli.options import resolve_out
+from continuo.cli.options import resolve_out, staged_out
 from continuo.errors import ConfigError
+from continuo.storage import fetch
 
 __all__ = ["add_parser", "parse_duration", "run"]
 
@@ -53,7 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         + "\n".join(f"  {name:10s} {text}" for name, text in _advice().items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("input", metavar="INPUT", help="the recording to extend")
+    parser.add_argument("input", metavar="INPUT", help="the recording to extend (a path or a URL)")
     parser.add_argument(
         "--duration", required=True, metavar="SECONDS", help="output length: seconds or m:ss"
     )
@@ -93,14 +95,24 @@ def _advice() -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from continuo.audio.extender import Extender, describe
     from continuo.audio.extension import check_duration
-    from continuo.io.audio import WRITABLE_FORMATS, check_writable
+    from continuo.io.audio import WRITABLE_FORMATS
 
     duration = check_duration(parse_duration(str(args.duration)))
-    out, is_file = resolve_out(args.out, tuple(WRITABLE_FORMATS))
+    with staged_out(args.out, tuple(WRITABLE_FORMATS)) as (out, shown):
+        return _extend(args, duration, out, shown)
+
+
+def _extend(
+    args: argparse.Namespace, duration: float, out: Path, shown: Callable[[Path], str]
+) -> int:
+    """Extend ``args.input`` into the local ``out``; ``shown`` names an output as printed."""
+    from continuo.audio.extender import Extender, describe
+    from continuo.io.audio import WRITABLE_FORMATS, check_writable
+
+    out, is_file = resolve_out(out, tuple(WRITABLE_FORMATS))
     if not is_file:
-        source = Path(args.input)
+        source = Path(str(args.input).rstrip("/").rsplit("/", 1)[-1])
         suffix = source.suffix.lower() if source.suffix.lower() in WRITABLE_FORMATS else ".wav"
         out = out / f"{source.stem}-extended{suffix}"
     check_writable(out)
@@ -125,16 +137,16 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     result, audio = extender.extend_file(
-        args.input,
+        fetch(args.input),
         out,
         duration,
         warn=lambda text: print(f"continuo: warning: {text}", file=sys.stderr),
     )
     if args.json:
-        report = {"input": str(args.input), "output": str(out), **result.to_json()}
+        report = {"input": str(args.input), "output": shown(out), **result.to_json()}
         print(json.dumps(report, indent=2))
     else:
-        print(f"{out}: {describe(result, audio.duration)}")
+        print(f"{shown(out)}: {describe(result, audio.duration)}")
         if "heard" in result.details:
             print(f"heard {result.details['heard']}: {result.details['seed']}")
     return 0

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from continuo.cli.options import resolve_out
+from continuo.cli.options import resolve_out, staged_out
 from continuo.cli.transcribe import add_take_options, report
 from continuo.errors import ConfigError
+from continuo.storage import fetch
 
 if TYPE_CHECKING:
     from continuo.generation.generator import Continuation
@@ -66,9 +68,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     seed = parser.add_mutually_exclusive_group()
     seed.add_argument("--seed", metavar="TEXT", help="a melody seed as text (see below)")
-    seed.add_argument("--seed-file", type=Path, metavar="PATH", help="a seed file")
+    seed.add_argument("--seed-file", metavar="PATH", help="a seed file (a path or a URL)")
     seed.add_argument(
-        "--seed-audio", type=Path, metavar="TAKE", help="a sung or played take to continue"
+        "--seed-audio", metavar="TAKE", help="a sung or played take to continue (a path or a URL)"
     )
     add_take_options(parser)
     parser.add_argument(
@@ -94,10 +96,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument(
         "--out",
-        type=Path,
         required=True,
         metavar="DIR_OR_FILE",
-        help="a folder, or a file name ending in .mid, .midi, .musicxml, .wav or .png",
+        help="a folder, or a file name ending in .mid, .midi, .musicxml, .wav or .png; or the "
+        "URL of either (s3://...)",
     )
     parser.add_argument(
         "--name", help="file name stem in a folder --out (default: output; NAME-1.mid, ...)"
@@ -110,32 +112,33 @@ def run(args: argparse.Namespace) -> int:
 
     if args.num_outputs < 1:
         raise ConfigError("--num-outputs must be at least 1")
-    output_stems(args.out, args.num_outputs, args.name)  # a bad --out fails before any work
-    if args.tempo is not None and args.seed_audio is None:
-        raise ConfigError("--tempo is the tempo of a --seed-audio take")
-    generator = Generator.from_pretrained(args.model, device=args.device)
-    seed = args.seed_file if args.seed_file is not None else args.seed
-    if args.seed_audio is not None:
-        seed = _heard(args.seed_audio, args.tempo, generator)
-    outputs = generator.generate_continuation(
-        seed,
-        steps=args.steps,
-        bars=args.bars,
-        seconds=args.seconds,
-        num_outputs=args.num_outputs,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        rng_seed=args.rng_seed,
-        stop_at_end=args.stop_at_end,
-        last_bars=args.last_bars,
-        progress=True,
-    )
-    write_outputs(outputs, args.out, args.name)
+    with staged_out(args.out, OUTPUT_SUFFIXES) as (out, shown):
+        output_stems(out, args.num_outputs, args.name)  # a bad --out fails before any work
+        if args.tempo is not None and args.seed_audio is None:
+            raise ConfigError("--tempo is the tempo of a --seed-audio take")
+        generator = Generator.from_pretrained(args.model, device=args.device)
+        seed = fetch(args.seed_file) if args.seed_file is not None else args.seed
+        if args.seed_audio is not None:
+            seed = _heard(args.seed_audio, args.tempo, generator)
+        outputs = generator.generate_continuation(
+            seed,
+            steps=args.steps,
+            bars=args.bars,
+            seconds=args.seconds,
+            num_outputs=args.num_outputs,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            rng_seed=args.rng_seed,
+            stop_at_end=args.stop_at_end,
+            last_bars=args.last_bars,
+            progress=True,
+        )
+        write_outputs(outputs, out, args.name, shown=shown)
     return 0
 
 
-def _heard(take: Path, tempo: float | None, generator) -> Score:
+def _heard(take: str, tempo: float | None, generator) -> Score:
     """The transcription of ``take``, said on standard error, as the seed score."""
     from continuo.audio.transcription import transcribe_file
 
@@ -144,7 +147,7 @@ def _heard(take: Path, tempo: float | None, generator) -> Score:
             f"--seed-audio is for melody models; {generator.codec.name!r} models take a --seed-file"
         )
     transcription = transcribe_file(
-        take, tempo=tempo, steps_per_quarter=generator.steps_per_quarter, progress=True
+        fetch(take), tempo=tempo, steps_per_quarter=generator.steps_per_quarter, progress=True
     )
     print(f"heard {report(transcription, str(take))}", file=sys.stderr)
     return transcription.score
@@ -171,10 +174,16 @@ def output_stems(
 
 
 def write_outputs(
-    outputs: list[Continuation], out: Path, name: str | None, default_name: str = "output"
+    outputs: list[Continuation],
+    out: Path,
+    name: str | None,
+    default_name: str = "output",
+    *,
+    shown: Callable[[Path], str] = str,
 ) -> None:
-    """Save every output where ``--out`` says (:func:`output_stems`) and print each file."""
+    """Save every output where ``--out`` says (:func:`output_stems`) and print each file
+    (``shown(path)``: its URL, for an ``--out`` in object storage)."""
     folder, stems, midi = output_stems(out, len(outputs), name, default_name)
     for output, stem in zip(outputs, stems, strict=True):
         for path in output.save(folder, stem, midi_suffix=midi).values():
-            print(path)
+            print(shown(path))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from continuo.errors import ConfigError
+from continuo.storage import is_url, join, staged
 
-__all__ = ["parse_key_values", "parse_value", "resolve_out"]
+__all__ = ["parse_key_values", "parse_value", "resolve_out", "staged_out"]
 
 
 def parse_key_values(pairs: Sequence[str] | None, what: str) -> dict[str, Any]:
@@ -72,3 +74,26 @@ def _check_folders(folder: Path, out: Path) -> None:
             if not candidate.is_dir():
                 raise ConfigError(f"{out}: {candidate} is a file, not a folder")
             return
+
+
+@contextlib.contextmanager
+def staged_out(
+    out: str | Path, suffixes: Sequence[str]
+) -> Iterator[tuple[Path, Callable[[Path], str]]]:
+    """``(local --out, shown)`` for an ``--out`` that may be a URL: the block writes under the
+    local ``--out`` (for :func:`resolve_out`), and ``shown(path)`` is what to print for a file
+    written there. A URL's files are uploaded (each one upload, atomic on object stores) when the
+    block ends without an error; a local ``--out`` is itself, and ``shown`` is ``str``."""
+    text = str(out)
+    if not is_url(text):
+        yield Path(text), str
+        return
+    stem = text.rstrip("/").rsplit("/", 1)
+    is_file = PurePosixPath(stem[-1]).suffix.lower() in suffixes
+    folder_url = stem[0] if is_file else text
+    with staged(folder_url, versioned=False) as local:
+        local.mkdir(parents=True, exist_ok=True)
+        yield (
+            (local / stem[-1] if is_file else local),
+            (lambda path: join(folder_url, Path(path).relative_to(local).as_posix())),
+        )

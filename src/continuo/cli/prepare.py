@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from continuo.cli.options import parse_key_values
 from continuo.codecs import CODECS, get_codec
 from continuo.data.build import BuildSummary, prepare_corpus
 from continuo.data.cache import default_cache_dir
 from continuo.errors import ConfigError
+from continuo.storage import POINTER, exists, fetch, is_url, join, staged
 
 __all__ = ["add_parser", "run"]
 
@@ -50,7 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "sources",
         nargs="+",
         metavar="SOURCE",
-        help="a file, a folder (read recursively) or a corpus name such as music21:bach",
+        help="a file, a folder (read recursively), its URL (s3://...), or a corpus name such as "
+        "music21:bach",
     )
     parser.add_argument(
         "--codec", choices=sorted(CODECS), help="how pieces become tokens (default: melody)"
@@ -68,7 +69,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="a codec option, e.g. -o steps_per_quarter=8 -o transpose=false (repeatable)",
     )
-    parser.add_argument("--out", required=True, type=Path, help="the dataset folder to write")
+    parser.add_argument(
+        "--out", required=True, help="the dataset folder to write, or its URL (s3://...)"
+    )
     parser.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     parser.add_argument(
         "--valid-fraction",
@@ -104,32 +107,43 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.like:
-        from continuo.pretrained import resolve_model
         from continuo.training.checkpoint import load_codec
 
         if args.codec or args.option:
             raise ConfigError(
                 "--like takes the codec and its options from the model: drop --codec/-o"
             )
-        codec = load_codec(resolve_model(args.like))
+        codec = load_codec(args.like)
     else:
         codec = get_codec(args.codec or "melody", **parse_key_values(args.option, "codec option"))
-    summary = prepare_corpus(
-        args.sources,
-        codec,
-        args.out,
-        jobs=args.jobs,
-        cache_dir=None if args.no_cache else default_cache_dir(),
-        trust_pickle=args.trust_pickle,
-        valid_fraction=args.valid_fraction,
-        test_fraction=args.test_fraction,
-        jsb_grid=args.jsb_grid,
-    )
+    sources = [str(fetch(source)) if is_url(source) else source for source in args.sources]
+    with staged(args.out) as out:
+        if is_url(args.out):
+            _check_remote_out(args.out)
+        summary = prepare_corpus(
+            sources,
+            codec,
+            out,
+            jobs=args.jobs,
+            cache_dir=None if args.no_cache else default_cache_dir(),
+            trust_pickle=args.trust_pickle,
+            valid_fraction=args.valid_fraction,
+            test_fraction=args.test_fraction,
+            jsb_grid=args.jsb_grid,
+            source_names=args.sources,
+        )
+    summary.out = str(args.out)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
         print(format_summary(summary))
     return 0
+
+
+def _check_remote_out(url: str) -> None:
+    """Refuse to write a dataset over a remote folder that holds something else."""
+    if exists(url) and not exists(join(url, POINTER)):
+        raise ConfigError(f"{url}: the folder is not empty and is not a continuo dataset")
 
 
 def format_summary(summary: BuildSummary, max_skipped: int = 20) -> str:

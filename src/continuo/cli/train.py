@@ -58,7 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG.format(settings=_settings_help()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("dataset", type=Path, metavar="DATASET")
+    parser.add_argument(
+        "dataset", metavar="DATASET", help="a folder written by continuo prepare, or its URL"
+    )
     parser.add_argument(
         "--model", help=f"architecture: {', '.join(MODEL_NAMES)} (default: {DEFAULT_MODEL})"
     )
@@ -74,7 +76,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="wall-clock budget: stop after N minutes of training, validating and writing best/ "
         "and last/ first; the learning rate decays over the budget (default 0: no limit)",
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="RUN_DIR")
+    parser.add_argument(
+        "--out", required=True, metavar="RUN_DIR", help="the run folder, or its URL (s3://...)"
+    )
     parser.add_argument(
         "--resume", action="store_true", help="continue RUN_DIR from its last checkpoint"
     )
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     """Gather the request (options, --config), let :func:`~continuo.training.plan.plan_run`
     make the run's settings, and train."""
     from continuo.data.dataset import TokenCorpus
+    from continuo.storage import Mirror
     from continuo.training.plan import RunRequest, plan_run
     from continuo.training.run_config import DatasetInfo
     from continuo.training.trainer import Trainer
@@ -106,11 +111,20 @@ def run(args: argparse.Namespace) -> int:
         options={**_pairs(getattr(args, "extra", [])), **_own_options(args)},
     )
     dataset = DatasetInfo(fingerprint=corpus.fingerprint, path=str(args.dataset))
+    run_folder = Mirror(args.out)  # a URL: a local copy, whose checkpoints are published
+    run_folder.pull()
     run_config = plan_run(
-        request, codec=corpus.codec, dataset=dataset, out=args.out, resume=args.resume
+        request,
+        codec=corpus.codec,
+        dataset=dataset,
+        out=run_folder.local,
+        resume=args.resume,
+        shown=run_folder.url,
     )
     train_cfg = run_config.train
-    trainer = Trainer(corpus, run_config.model, train_cfg, args.out)
+    trainer = Trainer(
+        corpus, run_config.model, train_cfg, run_folder.local, publish=run_folder.push
+    )
     resumed = trainer.resume() if args.resume else False
     if args.resume and not resumed:
         raise ConfigError(

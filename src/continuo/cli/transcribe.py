@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from continuo.cli.options import resolve_out
+from continuo.storage import fetch
 
 __all__ = ["add_parser", "report", "run"]
 
@@ -31,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_take_options(parser)
-    parser.add_argument("take", metavar="TAKE", type=Path, help="the recording")
+    parser.add_argument("take", metavar="TAKE", help="the recording (a path or a URL)")
     parser.add_argument(
         "--out", type=Path, metavar="FILE", help="write the melody as MIDI (.mid or .midi)"
     )
@@ -62,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         out, is_file = resolve_out(args.out, (".mid", ".midi"))
         if not is_file:
-            out = out / f"{args.take.stem}.mid"
-    transcription = transcribe_file(args.take, tempo=args.tempo, progress=True)
+            out = out / f"{Path(str(args.take).rsplit('/', 1)[-1]).stem}.mid"
+    transcription = transcribe_file(fetch(args.take), tempo=args.tempo, progress=True)
     if args.json:
         print(
             json.dumps(

@@ -1,7 +1,7 @@
 """Build a tokenised corpus: sources -> pieces -> token ids in a memory-mapped array + manifest.
 
 ``prepare_corpus`` reads every file once (in parallel over all cores; every parse cached by the
-file's content hash), encodes each piece with a codec, and writes ``OUT/tokens.npy`` (the pieces'
+file's content hash; memory flat in the size of the corpus), encodes each piece with a codec, and writes ``OUT/tokens.npy`` (the pieces'
 ids back to back, memory-mappable, no separators) and ``OUT/manifest.json`` (codec config and
 vocabulary, each piece's name, offset, length, split and fold, the skipped files with reasons).
 
@@ -19,12 +19,15 @@ same JSB chorales at several time grids are read at one grid per build (:func:`_
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
 import re
+import tempfile
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -171,14 +174,20 @@ def prepare_corpus(
     test_fraction: float = 0.05,
     progress: bool | None = None,
     jsb_grid: str | None = None,
+    source_names: Sequence[str] | None = None,
 ) -> BuildSummary:
     """Build the dataset ``out`` from ``sources`` with ``codec``; see the module docstring.
 
     ``cache_dir=None`` disables the cache. ``progress=None``: a bar on a terminal, and a line
     every few seconds when standard error is piped or logged; False: nothing.
     ``jsb_grid`` (``16th``, ``8th``, ``quarter``): the grid at which to read JSB chorales given
-    at several; None: the codec's grid where a file has it, else the finest. Raises
-    :class:`ReadError` when no piece at all could be read (nothing is written then).
+    at several; None: the codec's grid where a file has it, else the finest. ``source_names``:
+    the sources as the manifest records them (the URLs of sources fetched into the cache).
+    Raises :class:`ReadError` when no piece at all could be read (nothing is written then).
+
+    Memory stays flat as the corpus grows: each file's encoding goes to a spill file as it is
+    made, and the tokens are written to ``tokens.npy`` piece by piece; what is held is a few
+    numbers per file and the manifest's entry per piece.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -187,83 +196,196 @@ def prepare_corpus(
         raise ConfigError("--valid-fraction plus --test-fraction must be in [0, 1)")
     files = expand_sources(sources)
     summary = BuildSummary(out=str(out), files=len(files))
-
     codec_dict = codec.to_dict()
     codec_key = hashlib.blake2b(
         json.dumps(codec_dict, sort_keys=True).encode(), digest_size=16
     ).hexdigest()
-    keys = [_file_key(f.path, trust_pickle) for f in files]
 
+    with tempfile.TemporaryFile(
+        dir=cache_dir if cache_dir and cache_dir.is_dir() else None
+    ) as spill:
+        encodings = _Spill(spill, len(files))
+        _encode_all(
+            files,
+            codec_dict,
+            codec_key,
+            encodings,
+            summary,
+            jobs,
+            cache_dir,
+            trust_pickle,
+            progress,
+        )
+        left_out, summary.notes = _one_rendering(files, encodings.labels, codec, jsb_grid)
+        kept = [i for i, source in enumerate(files) if source.name not in left_out]
+        total = int(sum(int(encodings.tokens[i]) for i in kept))
+        dtype = np.dtype(np.uint16 if codec.vocab_size < 2**16 else np.int32)
+        with atomic_dir(out) as tmp:
+            found, lengths, digest = _write_tokens(
+                tmp / "tokens.npy", files, kept, encodings, dtype, total, summary
+            )
+            if not found:
+                raise _nothing_read(sources, summary)
+            splits = assign_splits(
+                found, valid_fraction=valid_fraction, test_fraction=test_fraction
+            )
+            pieces, offset = [], 0
+            for (name, _, _), length, (split, fold) in zip(found, lengths, splits, strict=True):
+                pieces.append(
+                    {"name": name, "offset": offset, "length": length, "split": split, "fold": fold}
+                )
+                offset += length
+            del found, lengths, splits
+            digest.update(codec_key.encode())
+            digest.update(json.dumps([(p["name"], p["split"]) for p in pieces]).encode())
+            summary.pieces, summary.tokens = len(pieces), total
+            summary.splits = {s: sum(p["split"] == s for p in pieces) for s in SPLITS}
+            manifest = {
+                "format": "continuo-dataset",
+                "version": MANIFEST_VERSION,
+                "codec": codec_dict,
+                "dtype": dtype.name,
+                "tokens": total,
+                "fingerprint": digest.hexdigest(),
+                "sources": [str(s) for s in (source_names or sources)],
+                "pieces": pieces,
+                "skipped": summary.skipped,
+                "notes": summary.notes,
+            }
+            with open(tmp / "manifest.json", "w") as handle:
+                json.dump(manifest, handle, indent=1)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+class _Spill:
+    """Each file's encoding payload (see :func:`_process`), kept in a temporary file as it
+    arrives, in any order, with its place and the number of tokens it holds."""
+
+    def __init__(self, handle: Any, count: int) -> None:
+        self.handle = handle
+        self.offsets = np.zeros(count, dtype=np.int64)
+        self.sizes = np.full(count, -1, dtype=np.int64)
+        self.tokens = np.zeros(count, dtype=np.int64)
+        self.end = 0
+
+    def put(self, index: int, payload: bytes) -> None:
+        self.handle.seek(self.end)
+        self.handle.write(payload)
+        self.offsets[index], self.sizes[index] = self.end, len(payload)
+        self.end += len(payload)
+        self.tokens[index] = sum(
+            len(blob) // 4 for label, blob in unpack(payload) if not label.startswith("\0")
+        )
+
+    def get(self, index: int) -> list[tuple[str, bytes]]:
+        self.handle.seek(int(self.offsets[index]))
+        return unpack(self.handle.read(int(self.sizes[index])))
+
+    def labels(self, index: int) -> list[str]:
+        return [label for label, _ in self.get(index)]
+
+
+def _encode_all(
+    files: list[SourceFile],
+    codec_dict: dict[str, Any],
+    codec_key: str,
+    encodings: _Spill,
+    summary: BuildSummary,
+    jobs: int | None,
+    cache_dir: Path | None,
+    trust_pickle: bool,
+    progress: bool | None,
+) -> None:
+    """Encode every file into ``encodings``: from the cache where it has the encoding, else in
+    the worker processes (from the cached parse where there is one). New parses and encodings
+    are committed to the cache in batches, so a killed build keeps most of its work."""
     cache = ParseCache(cache_dir)
+    bar = progress_bar(
+        total=len(files), unit="file", desc="reading", enabled=progress if files else False
+    )
+
+    def tasks() -> Iterator[tuple[int, str, str, bytes | None, bool]]:
+        for start in range(0, len(files), 512):
+            chunk = range(start, min(len(files), start + 512))
+            keys = {i: _file_key(files[i].path, trust_pickle) for i in chunk}
+            hits = cache.encoded(keys.values(), codec_key)
+            misses = [i for i in chunk if keys[i] not in hits]
+            parsed = cache.parsed(keys[i] for i in misses)
+            for i in chunk:
+                if keys[i] in hits:
+                    encodings.put(i, hits[keys[i]])
+                    summary.cached += 1
+                    bar.update()
+                else:
+                    summary.parsed += keys[i] not in parsed
+                    yield (i, str(files[i].path), keys[i], parsed.get(keys[i]), trust_pickle)
+
+    new_parses: list[tuple[str, bytes]] = []
+    new_encodings: list[tuple[str, bytes]] = []
     try:
-        encoded = cache.encoded(keys, codec_key)
-        todo = sorted({i for i, key in enumerate(keys) if key not in encoded})
-        parsed = cache.parsed(keys[i] for i in todo)
-        summary.cached = len(files) - len(todo)
-        summary.parsed = sum(keys[i] not in parsed for i in todo)
-        tasks = [(str(files[i].path), keys[i], parsed.get(keys[i]), trust_pickle) for i in todo]
-        new_parses, new_encodings = [], []
-        for key, new_parse, new_encoding in _run(tasks, codec_dict, jobs, progress):
-            encoded[key] = new_encoding
+        for index, key, new_parse, new_encoding in _run(tasks(), codec_dict, jobs, len(files)):
+            encodings.put(index, new_encoding)
             new_encodings.append((key, new_encoding))
             if new_parse is not None:
                 new_parses.append((key, new_parse))
-            if len(new_encodings) >= 256:  # commit in batches: a killed build keeps most work
+            if len(new_encodings) >= 256:
                 cache.put_parsed(new_parses)
                 cache.put_encoded(new_encodings, codec_key)
                 new_parses, new_encodings = [], []
+            bar.update()
         cache.put_parsed(new_parses)
         cache.put_encoded(new_encodings, codec_key)
     finally:
+        bar.close()
         cache.close()
 
-    left_out, summary.notes = _one_rendering(files, keys, encoded, codec, jsb_grid)
-    found: list[tuple[str, str, str | None]] = []  # (name, content digest, source's split)
-    arrays = []
-    for source, key in zip(files, keys, strict=True):
-        if source.name in left_out:
-            continue
-        for label, blob in unpack(encoded[key]):
-            if label == _ERROR:
-                # named as its pieces are: relative to the source given, whatever its form
-                summary.skipped.append({"file": source.name, "reason": blob.decode()})
-                continue
-            if label.startswith(_SKIP):
-                piece_name = source.name + label[len(_SKIP) :]
-                summary.skipped.append({"file": piece_name, "reason": blob.decode()})
-                continue
-            content = hashlib.blake2b(blob, digest_size=16).hexdigest()
-            found.append((source.name + label, content, source_split(label)))
-            arrays.append(np.frombuffer(blob, dtype=np.int32))
-    if not arrays:
-        raise _nothing_read(sources, summary)
-    splits = assign_splits(found, valid_fraction=valid_fraction, test_fraction=test_fraction)
-    pieces, offset = [], 0
-    for (name, _, _), ids, (split, fold) in zip(found, arrays, splits, strict=True):
-        pieces.append(
-            {"name": name, "offset": offset, "length": len(ids), "split": split, "fold": fold}
-        )
-        offset += len(ids)
 
-    dtype = np.uint16 if codec.vocab_size < 2**16 else np.int32
-    tokens = np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
-    summary.pieces, summary.tokens = len(pieces), len(tokens)
-    summary.splits = {s: sum(p["split"] == s for p in pieces) for s in ("train", "valid", "test")}
-    manifest = {
-        "format": "continuo-dataset",
-        "version": MANIFEST_VERSION,
-        "codec": codec_dict,
-        "dtype": np.dtype(dtype).name,
-        "tokens": len(tokens),
-        "fingerprint": _fingerprint(tokens, codec_key, pieces),
-        "sources": [str(s) for s in sources],
-        "pieces": pieces,
-        "skipped": summary.skipped,
-        "notes": summary.notes,
-    }
-    _write_atomically(out, tokens, manifest)
-    summary.seconds = round(time.perf_counter() - started, 3)
-    return summary
+def _write_tokens(
+    path: Path,
+    files: list[SourceFile],
+    kept: list[int],
+    encodings: _Spill,
+    dtype: np.dtype,
+    total: int,
+    summary: BuildSummary,
+) -> tuple[list[tuple[str, str, str | None]], list[int], Any]:
+    """Write ``path`` (a ``.npy`` of ``total`` tokens) piece by piece from ``encodings``, and
+    record the skipped files and pieces in ``summary``.
+
+    Returns each piece's ``(name, content digest, source's split)``, its length, and the
+    running digest of the token bytes (the start of the dataset's fingerprint).
+    """
+    found: list[tuple[str, str, str | None]] = []
+    lengths: list[int] = []
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "wb") as handle:
+        np.lib.format.write_array_header_1_0(
+            handle,
+            {
+                "descr": np.lib.format.dtype_to_descr(dtype),
+                "fortran_order": False,
+                "shape": (total,),
+            },
+        )
+        for i in kept:
+            source = files[i]
+            for label, blob in encodings.get(i):
+                if label == _ERROR:
+                    # named as its pieces are: relative to the source given, whatever its form
+                    summary.skipped.append({"file": source.name, "reason": blob.decode()})
+                    continue
+                if label.startswith(_SKIP):
+                    piece_name = source.name + label[len(_SKIP) :]
+                    summary.skipped.append({"file": piece_name, "reason": blob.decode()})
+                    continue
+                content = hashlib.blake2b(blob, digest_size=16).hexdigest()
+                found.append((source.name + label, content, source_split(label)))
+                data = np.frombuffer(blob, dtype=np.int32).astype(dtype).tobytes()
+                lengths.append(len(blob) // 4)
+                digest.update(data)
+                handle.write(data)
+    return found, lengths, digest
 
 
 def _nothing_read(sources: Sequence[str], summary: BuildSummary) -> ReadError:
@@ -285,8 +407,7 @@ def _nothing_read(sources: Sequence[str], summary: BuildSummary) -> ReadError:
 
 def _one_rendering(
     files: list[SourceFile],
-    keys: list[str],
-    encoded: dict[str, bytes],
+    labels_of: Callable[[int], list[str]],
     codec: Codec,
     jsb_grid: str | None,
 ) -> tuple[set[str], list[str]]:
@@ -301,9 +422,11 @@ def _one_rendering(
     if jsb_grid is not None and jsb_grid not in GRIDS:
         raise ConfigError(f"--jsb-grid must be one of {', '.join(GRIDS)}, not {jsb_grid!r}")
     renderings: dict[tuple[int, ...], list[tuple[str, SourceFile]]] = {}
-    for source, key in zip(files, keys, strict=True):
+    for index, source in enumerate(files):
         grid = grid_of(source.path) if source.path.suffix.lower() == ".json" else None
-        labels = [label.removeprefix(_SKIP) for label, _ in unpack(encoded[key])]
+        if grid is None:
+            continue
+        labels = [label.removeprefix(_SKIP) for label in labels_of(index)]
         given = [source_split(label) for label in labels]
         if grid is None or not labels or None in given:
             continue
@@ -357,14 +480,16 @@ def _init_worker(codec_dict: dict[str, Any]) -> None:
     _worker_codec = codec_from_dict(codec_dict)
 
 
-def _process(task: tuple[str, str, bytes | None, bool]) -> tuple[str, bytes | None, bytes]:
+def _process(
+    task: tuple[int, str, str, bytes | None, bool],
+) -> tuple[int, str, bytes | None, bytes]:
     """Parse (unless a cached parse is given) and encode one file.
 
-    Returns ``(key, new parse payload or None, encoding payload)``.
+    Returns ``(index, key, new parse payload or None, encoding payload)``.
     """
     from continuo import io
 
-    path, key, cached_parse, trust_pickle = task
+    index, path, key, cached_parse, trust_pickle = task
     new_parse = None
     if cached_parse is None:
         try:
@@ -393,7 +518,7 @@ def _process(task: tuple[str, str, bytes | None, bool]) -> tuple[str, bytes | No
             encoded.append((_SKIP + label, str(error).encode()))
         except Exception as error:
             encoded.append((_SKIP + label, f"unexpected {type(error).__name__}: {error}".encode()))
-    return key, new_parse, pack(encoded)
+    return index, key, new_parse, pack(encoded)
 
 
 def _suffix(piece_name: str, path: str) -> str:
@@ -407,29 +532,32 @@ def _reason(error: ContinuoError, path: str) -> str:
     return text[len(path) + 2 :] if text.startswith(f"{path}: ") else text
 
 
-def _run(tasks, codec_dict, jobs, progress):
-    """Yield ``_process`` results for ``tasks``, in parallel when there are enough of them."""
+def _process_batch(tasks: list) -> list[tuple[int, str, bytes | None, bytes]]:
+    return [_process(task) for task in tasks]
+
+
+def _run(tasks: Iterator, codec_dict: dict[str, Any], jobs: int | None, count: int) -> Iterator:
+    """Yield ``_process`` results for ``tasks`` (an iterator, consumed as the work goes: at
+    most a few batches per worker are in flight), in parallel when there are enough files."""
     jobs = max(1, jobs or os.cpu_count() or 1)
-    # a live bar on a terminal; piped or logged, a line every few seconds
-    bar = progress_bar(
-        total=len(tasks), unit="file", desc="reading", enabled=progress if tasks else False
-    )
-    try:
-        if jobs == 1 or len(tasks) < 16:
-            _init_worker(codec_dict)
-            for task in tasks:
-                yield _process(task)
-                bar.update()
-            return
-        chunksize = max(1, min(64, len(tasks) // (jobs * 8)))
-        with ProcessPoolExecutor(
-            jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(codec_dict,)
-        ) as pool:
-            for result in pool.map(_process, tasks, chunksize=chunksize):
-                yield result
-                bar.update()
-    finally:
-        bar.close()
+    if jobs == 1 or count < 16:
+        _init_worker(codec_dict)
+        for task in tasks:
+            yield _process(task)
+        return
+    size = max(1, min(64, count // (jobs * 8)))
+    with ProcessPoolExecutor(
+        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(codec_dict,)
+    ) as pool:
+        pending: deque = deque()
+        while True:
+            batch = list(itertools.islice(tasks, size))
+            if batch:
+                pending.append(pool.submit(_process_batch, batch))
+            while pending and (len(pending) >= 4 * jobs or not batch):
+                yield from pending.popleft().result()
+            if not batch:
+                return
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -440,17 +568,3 @@ def _check_out(out: Path) -> None:
         raise ConfigError(f"{out}: --out must be a folder, and this is a file")
     if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").exists():
         raise ConfigError(f"{out}: the folder is not empty and is not a continuo dataset")
-
-
-def _fingerprint(tokens: np.ndarray, codec_key: str, pieces: list[dict]) -> str:
-    digest = hashlib.blake2b(tokens.tobytes(), digest_size=16)
-    digest.update(codec_key.encode())
-    digest.update(json.dumps([(p["name"], p["split"]) for p in pieces]).encode())
-    return digest.hexdigest()
-
-
-def _write_atomically(out: Path, tokens: np.ndarray, manifest: dict) -> None:
-    """Write the dataset folder ``out`` in one step (:func:`continuo.atomic.atomic_dir`)."""
-    with atomic_dir(out) as tmp:
-        np.save(tmp / "tokens.npy", tokens)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))

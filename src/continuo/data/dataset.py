@@ -1,7 +1,7 @@
 """Read a dataset written by ``continuo prepare`` and serve training windows from it.
 
 ``TokenCorpus.open(dir)`` memory-maps ``tokens.npy`` (never loaded whole) and reads the manifest.
-``CausalWindows`` serves the causal objective (predict every next token); ``NextTokenWindows`` the
+``PieceStream`` reads a split's pieces from it a window at a time; ``CausalWindows`` serves the causal objective (predict every next token); ``NextTokenWindows`` the
 seeds' window objective (one target after each window).
 """
 
@@ -19,8 +19,9 @@ from torch.utils.data import Dataset
 from continuo.atomic import recover_dir
 from continuo.codecs import Codec, codec_from_dict
 from continuo.errors import ConfigError, ReadError
+from continuo.storage import fetch
 
-__all__ = ["CausalWindows", "NextTokenWindows", "TokenCorpus", "piece_stream"]
+__all__ = ["CausalWindows", "NextTokenWindows", "PieceStream", "TokenCorpus", "piece_stream"]
 
 SPLITS = ("train", "valid", "test")
 
@@ -33,10 +34,14 @@ class TokenCorpus:
     manifest: dict[str, Any]
     codec: Codec
     tokens: np.ndarray
+    location: str = ""
+    """Where the dataset was opened from, as given (a path or a URL)."""
 
     @classmethod
-    def open(cls, root: str | Path) -> TokenCorpus:
-        root = Path(root)
+    def open(cls, location: str | Path) -> TokenCorpus:
+        """The dataset at ``location``: a folder, or a URL (copied into the cache first, see
+        :func:`continuo.storage.fetch`)."""
+        root = fetch(location)
         # a `prepare` killed between the two renames of its folder swap left the old one aside
         recover_dir(root, lambda old: (old / "manifest.json").is_file())
         manifest_path = root / "manifest.json"
@@ -49,7 +54,7 @@ class TokenCorpus:
             raise ReadError(root, f"damaged dataset: {error}") from None
         if manifest.get("format") != "continuo-dataset":
             raise ReadError(manifest_path, "not a continuo dataset manifest")
-        return cls(root, manifest, codec_from_dict(manifest["codec"]), tokens)
+        return cls(root, manifest, codec_from_dict(manifest["codec"]), tokens, str(location))
 
     @property
     def fingerprint(self) -> str:
@@ -71,16 +76,54 @@ class TokenCorpus:
         return np.asarray(self.tokens[start : start + piece["length"]], dtype=np.int64)
 
 
-def piece_stream(corpus: TokenCorpus, pieces: list[dict]) -> np.ndarray:
-    """Pieces joined by the separator, with one before the first and after the last.
+class PieceStream:
+    """Pieces joined by the separator, with one before the first and after the last
+    (``/ p1 / p2 / ... /``), read from the memory-mapped tokens a window at a time: a split of
+    any size costs 8 bytes per piece in memory, never its tokens.
 
-    Shape ``(sum(lengths) + len(pieces) + 1,)``, int64: ``/ p1 / p2 / ... /``.
+    ``len(stream)`` is ``sum(lengths) + len(pieces) + 1``; ``stream[a:b]`` is an int64 array of
+    shape ``(b - a,)`` (clipped to the stream, as a slice of an array is); ``stream[i]`` an int.
     """
-    sep = corpus.codec.separator_id
-    parts = [np.array([sep], dtype=np.int64)]
-    for piece in pieces:
-        parts += [corpus.piece_ids(piece), np.array([sep], dtype=np.int64)]
-    return np.concatenate(parts)
+
+    def __init__(self, tokens: np.ndarray, pieces: list[dict], separator: int) -> None:
+        self.tokens, self.separator = tokens, separator
+        self.offsets = np.array([p["offset"] for p in pieces], dtype=np.int64)
+        self.lengths = np.array([p["length"] for p in pieces], dtype=np.int64)
+        #: Where each piece starts in the stream.
+        self.starts = 1 + np.concatenate([[0], np.cumsum(self.lengths + 1)[:-1]]).astype(np.int64)
+        self.length = int(self.lengths.sum()) + len(pieces) + 1
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int | slice) -> np.ndarray | int:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self.length)
+            if step != 1:
+                raise IndexError("a piece stream is read in contiguous windows")
+            return self._window(start, max(start, stop))
+        position = index + self.length if index < 0 else index
+        if not 0 <= position < self.length:
+            raise IndexError(index)
+        return int(self._window(position, position + 1)[0])
+
+    def _window(self, start: int, stop: int) -> np.ndarray:
+        out = np.full(stop - start, self.separator, dtype=np.int64)
+        first = max(0, int(np.searchsorted(self.starts, start, side="right")) - 1)
+        for k in range(first, len(self.starts)):
+            piece_start = int(self.starts[k])
+            if piece_start >= stop:
+                break
+            lo, hi = max(start, piece_start), min(stop, piece_start + int(self.lengths[k]))
+            if lo < hi:
+                source = int(self.offsets[k]) + lo - piece_start
+                out[lo - start : hi - start] = self.tokens[source : source + hi - lo]
+        return out
+
+
+def piece_stream(corpus: TokenCorpus, pieces: list[dict]) -> PieceStream:
+    """The stream of ``pieces`` (:class:`PieceStream`), read from ``corpus``'s tokens."""
+    return PieceStream(corpus.tokens, pieces, corpus.codec.separator_id)
 
 
 class CausalWindows(Dataset):
@@ -91,10 +134,10 @@ class CausalWindows(Dataset):
     boundaries move); the last window is padded with the separator and its targets with -100.
     """
 
-    def __init__(self, stream: np.ndarray, block_size: int, offset: int = 0) -> None:
+    def __init__(self, stream: PieceStream | np.ndarray, block_size: int, offset: int = 0) -> None:
         if len(stream) < 2:
             raise ConfigError("the split has no tokens to train on")
-        self.stream = torch.from_numpy(np.ascontiguousarray(stream))
+        self.stream = stream
         self.block_size = block_size
         self.offset = offset % max(1, min(block_size, len(stream) - 1))
         usable = len(stream) - 1 - self.offset
@@ -105,7 +148,7 @@ class CausalWindows(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         start = self.offset + i * self.block_size
-        chunk = self.stream[start : start + self.block_size + 1]
+        chunk = torch.from_numpy(np.asarray(self.stream[start : start + self.block_size + 1]))
         x, y = chunk[:-1], chunk[1:].clone()
         if len(x) < self.block_size:
             pad = self.block_size - len(x)
@@ -123,10 +166,10 @@ class NextTokenWindows(Dataset):
     stream (with ``stride`` 1, as in the seeds).
     """
 
-    def __init__(self, stream: np.ndarray, window: int, stride: int = 1) -> None:
+    def __init__(self, stream: PieceStream | np.ndarray, window: int, stride: int = 1) -> None:
         if len(stream) <= window:
             raise ConfigError(f"the split has fewer than window + 1 = {window + 1} tokens")
-        self.stream = torch.from_numpy(np.ascontiguousarray(stream))
+        self.stream = stream
         self.window, self.stride = window, stride
         self.length = (len(stream) - window - 1) // stride + 1
 
@@ -135,7 +178,8 @@ class NextTokenWindows(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         start = i * self.stride
-        x = self.stream[start : start + self.window]
+        chunk = np.asarray(self.stream[start : start + self.window + 1], dtype=np.int64)
+        x = torch.from_numpy(chunk[:-1])
         y = torch.full((self.window,), -100, dtype=torch.long)
-        y[-1] = self.stream[start + self.window]
+        y[-1] = int(chunk[-1])
         return x, y

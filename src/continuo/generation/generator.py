@@ -36,7 +36,6 @@ from continuo.generation.seeds import (
     steps_to_bar_line,
 )
 from continuo.models import LanguageModel
-from continuo.pretrained import resolve_model
 from continuo.progress import progress_bar
 from continuo.score import Score
 from continuo.training.checkpoint import load_checkpoint
@@ -127,7 +126,7 @@ class Generator:
         cls, name_or_path: str | os.PathLike[str] = "folk", *, device: str = "auto"
     ) -> Generator:
         """Load a bundled model by name (``folk``) or a run folder / checkpoint folder."""
-        model, _, run = load_checkpoint(resolve_model(name_or_path), device=pick_device(device))
+        model, _, run = load_checkpoint(name_or_path, device=pick_device(device))
         return cls(model, run)
 
     @property

@@ -31,6 +31,7 @@ from continuo.codecs import Codec
 from continuo.errors import ReadError
 from continuo.models.registry import build_model
 from continuo.pretrained import PRETRAINED, resolve_model
+from continuo.storage import fetch, is_url
 from continuo.training.run_config import RunConfig, read_run_config
 
 __all__ = [
@@ -59,11 +60,12 @@ def save_checkpoint(
 
 def find_checkpoint(path: str | Path, prefer: str = "best", *, fallback: bool = True) -> Path:
     """The checkpoint folder for ``path``: a bundled model's name (``folk``, ``piano``), the
-    folder itself, or ``path/prefer`` (then, with ``fallback``, the other) in a run.
+    folder itself, or ``path/prefer`` (then, with ``fallback``, the other) in a run. A URL is
+    copied into the cache first (:func:`continuo.storage.fetch`).
 
     Raises :class:`ReadError` when there is none.
     """
-    path = resolve_model(path)
+    path = fetch(path) if is_url(path) else resolve_model(path)
     if (path / "model.safetensors").is_file():
         return path
     order = [prefer, "last" if prefer == "best" else "best"][: 2 if fallback else 1]

@@ -27,7 +27,6 @@ from typing import Any
 from continuo.codecs import Codec
 from continuo.errors import ConfigError, ReadError
 from continuo.models.configs import DEFAULT_MODEL, DEFAULT_PRESET, model_config, setting_names
-from continuo.pretrained import resolve_model
 from continuo.settings import check_known, convert, flag
 from continuo.training.checkpoint import find_checkpoint
 from continuo.training.config import TrainConfig
@@ -81,25 +80,33 @@ class RunRequest:
 
 
 def plan_run(
-    request: RunRequest, *, codec: Codec, dataset: DatasetInfo, out: Path, resume: bool
+    request: RunRequest,
+    *,
+    codec: Codec,
+    dataset: DatasetInfo,
+    out: Path,
+    resume: bool,
+    shown: str | None = None,
 ) -> RunConfig:
     """The settings of the run ``request`` asks for, writing into ``out``, on the dataset
     ``dataset`` encoded with ``codec``: resumed from ``out/last`` (``resume``), fine-tuned from
-    ``init_from``, or new. Every contradiction is a one-line :class:`ConfigError`."""
+    ``init_from``, or new. Every contradiction is a one-line :class:`ConfigError`, naming the run
+    folder ``shown`` (the URL of a run in object storage whose local copy is ``out``)."""
     out = Path(out)
+    label = shown or str(out)
     if resume:
         try:
             folder = find_checkpoint(out, prefer="last", fallback=False)
         except ReadError:
-            raise _nothing_to_resume(out, dataset) from None
-        return resumed_run(read_run_config(folder), request, out=out, dataset=dataset)
+            raise _nothing_to_resume(out, dataset, label) from None
+        return resumed_run(read_run_config(folder), request, out=label, dataset=dataset)
     if (out / "last").exists() or (out / "best").exists():
         raise ConfigError(
-            f"{out}: already holds a run; add --resume to continue it, or pick another --out"
+            f"{label}: already holds a run; add --resume to continue it, or pick another --out"
         )
     init_from = request.options.get("init_from") or request.train_table.get("init_from")
     if init_from:
-        init = read_run_config(find_checkpoint(resolve_model(str(init_from))))
+        init = read_run_config(find_checkpoint(str(init_from)))
         return fine_tuned_run(init, request, codec=codec, dataset=dataset)
     return new_run(request, codec=codec, dataset=dataset)
 
@@ -150,7 +157,7 @@ def fine_tuned_run(
 
 
 def resumed_run(
-    saved: RunConfig, request: RunRequest, *, out: Path, dataset: DatasetInfo
+    saved: RunConfig, request: RunRequest, *, out: str | Path, dataset: DatasetInfo
 ) -> RunConfig:
     """The run saved in ``out/last``, with the :data:`RESUMABLE` settings ``request`` changes."""
     model = saved.model
@@ -223,11 +230,11 @@ def _must_agree(given: Mapping[str, Any], kept: Mapping[str, Any], *, what: str)
         raise ConfigError(f"{what} is fixed ({'; '.join(differ)})")
 
 
-def _nothing_to_resume(out: Path, dataset: DatasetInfo) -> ConfigError:
+def _nothing_to_resume(out: Path, dataset: DatasetInfo, label: str) -> ConfigError:
     """The error of ``--resume`` on a run folder without a resumable ``last`` checkpoint."""
     what = "no such run folder" if not out.exists() else "no checkpoint to resume yet"
     return ConfigError(
-        f"{out}: {what} (last/ is written after a few minutes of training and at each "
+        f"{label}: {what} (last/ is written after a few minutes of training and at each "
         f"epoch's end); start the run without --resume: continuo train {dataset.path or 'DATASET'} "
-        f"--out {out} ..."
+        f"--out {label} ..."
     )

@@ -32,7 +32,6 @@ from continuo.device import pick_device
 from continuo.errors import ConfigError, ReadError
 from continuo.models import ModelConfig
 from continuo.models.registry import build_model
-from continuo.pretrained import resolve_model
 from continuo.progress import progress_bar
 from continuo.training import distributed
 from continuo.training.checkpoint import find_checkpoint, load_trainer_state, save_checkpoint
@@ -89,6 +88,7 @@ class Trainer:
         *,
         progress: bool | None = None,
         on_step: Callable[[Trainer], None] | None = None,
+        publish: Callable[[str], None] | None = None,
     ) -> None:
         #: The run's settings, checked together (see :class:`RunConfig`); saved with every
         #: checkpoint. ``config`` and ``model_config`` are its ``train`` and ``model``.
@@ -96,13 +96,18 @@ class Trainer:
             model=model_config,
             codec=corpus.codec,
             train=config,
-            dataset=DatasetInfo(fingerprint=corpus.fingerprint, path=str(corpus.root)),
+            dataset=DatasetInfo(
+                fingerprint=corpus.fingerprint, path=corpus.location or str(corpus.root)
+            ),
         )
         config = self.run.train  # its block_size resolved
         self.corpus, self.config, self.out = corpus, config, Path(out)
         self.model_config = model_config
         self.progress = progress
         self.on_step = on_step
+        #: Called with ``"metrics.jsonl"``, ``"best"`` or ``"last"`` once that part of the run
+        #: folder is written (a run in object storage publishes it: :class:`continuo.storage.Mirror`).
+        self.publish = publish or (lambda part: None)
         #: Set (e.g. by ``on_step``) to end training after the current step; ``last`` is saved.
         self.should_stop = False
         self.device = pick_device(config.device)
@@ -264,6 +269,7 @@ class Trainer:
         if self.dist.is_main:
             with open(self.out / "metrics.jsonl", "a") as log:
                 log.write(json.dumps(metrics) + "\n")
+            self.publish("metrics.jsonl")
             if improved:
                 save_checkpoint(
                     self.out / "best",
@@ -271,6 +277,7 @@ class Trainer:
                     self.run.replace(metrics=metrics),
                     loop=loop.to_dict(),
                 )
+                self.publish("best")
             self._save_last(metrics)
             valid = "-" if valid_loss is None else f"{valid_loss / LN2:.3f}"
             where = f" (stopped at batch {loop.batch}/{len(batches)})" if partial else ""
@@ -306,7 +313,7 @@ class Trainer:
     # -- helpers -------------------------------------------------------------------------------
     def _load_initial_weights(self, name_or_path: str) -> None:
         """Fine-tuning: the weights of another checkpoint with the same codec and model."""
-        folder = find_checkpoint(resolve_model(name_or_path))
+        folder = find_checkpoint(name_or_path)
         saved = read_run_config(folder)
         if saved.codec.to_dict() != self.corpus.codec.to_dict():
             raise ConfigError(f"{folder}: --init-from needs a model of this dataset's codec")
@@ -403,3 +410,4 @@ class Trainer:
                 loop=self.loop.to_dict(),
                 optimizer=self.optimizer,
             )
+            self.publish("last")

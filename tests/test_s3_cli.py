@@ -1,0 +1,165 @@
+"""continuo end to end on a real S3 API (moto's server on loopback): every command reads and
+writes s3:// URLs as it does local paths, a kill during a checkpoint upload loses nothing, and
+two torchrun processes train one run from a dataset in a bucket."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from continuo import storage
+from continuo.data.dataset import TokenCorpus
+from tests.s3_fixtures import S3, s3, s3_server  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+
+TINY = ["--preset", "debug", "--batch-size", "8", "--block-size", "32", "--warmup-steps", "5"]
+CHECKPOINT = {"config.json", "model.safetensors", "trainer.json", "trainer.safetensors"}
+
+
+def _cli(s3: S3, *args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """Run continuo with a cache of its own (as on another machine), against the server."""
+    env = s3.process_env(CONTINUO_CACHE=str(tmp / "cache"), OMP_NUM_THREADS="1")
+    return subprocess.run(
+        [sys.executable, "-m", "continuo", *args], env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _upload(s3: S3, folder: Path, url: str) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            s3.put(f"{url}/{path.relative_to(folder).as_posix()}", path.read_bytes())
+
+
+def test_prepare_train_evaluate_generate_from_s3_to_s3(
+    s3: S3, melody_midi_dir: Path, melody_dataset: Path, tmp_path: Path
+) -> None:
+    bucket = s3.new_bucket()
+    _upload(s3, melody_midi_dir, f"{bucket}/songs/melodies")
+    data, run = f"{bucket}/datasets/melodies", f"{bucket}/runs/gru"
+
+    summary = json.loads(_ok(_cli(s3, "prepare", f"{bucket}/songs/melodies", "--codec", "melody",
+                                  "--valid-fraction", "0.2", "--test-fraction", "0.2",
+                                  "--out", data, "--json", tmp=tmp_path)))  # fmt: skip
+    assert summary["out"] == data and summary["pieces"] == 24
+    keys = s3.keys(data)
+    version = s3.get(f"{data}/CURRENT").decode()
+    assert {f"{version}/manifest.json", f"{version}/tokens.npy"} <= set(keys)
+    remote = TokenCorpus.open(data)  # pieces are named as from a local folder: the same split
+    assert remote.fingerprint == TokenCorpus.open(melody_dataset).fingerprint
+    assert remote.manifest["sources"] == [f"{bucket}/songs/melodies"]
+
+    _ok(_cli(s3, "train", data, "--model", "gru", *TINY, "--epochs", "2", "--out", run,
+             tmp=tmp_path))  # fmt: skip
+    keys = set(s3.keys(run))
+    assert {"best/CURRENT", "last/CURRENT", "metrics.jsonl"} <= keys
+    assert len(s3.get(f"{run}/metrics.jsonl").decode().splitlines()) == 2
+    again = _cli(s3, "train", data, "--model", "gru", "--out", run, tmp=tmp_path)
+    assert again.returncode == 2 and f"{run}: already holds a run" in again.stderr
+
+    evaluation = json.loads(_ok(_cli(s3, "evaluate", run, data, "--json", tmp=tmp_path)))
+    assert evaluation["tokens"] > 0
+
+    seed = f"{bucket}/seeds/seed.mid"
+    s3.put(seed, next(melody_midi_dir.glob("*.mid")).read_bytes())
+    printed = _ok(_cli(s3, "generate", "--model", run, "--seed-file", seed, "--steps", "32",
+                       "--rng-seed", "1", "--out", f"{bucket}/out/song.mid", tmp=tmp_path))  # fmt: skip
+    assert f"{bucket}/out/song.mid" in printed.split()
+    assert s3.keys(f"{bucket}/out") == ["song.mid", "song.musicxml", "song.png", "song.wav"]
+
+    folder = _ok(_cli(s3, "generate", "--model", run, "--steps", "16", "--num-outputs", "2",
+                      "--out", f"{bucket}/many", tmp=tmp_path))  # fmt: skip
+    assert {"output-1.mid", "output-2.mid"} <= set(s3.keys(f"{bucket}/many"))
+    assert f"{bucket}/many/output-2.mid" in folder.split()
+
+
+def test_kill_9_during_a_checkpoint_upload_then_resume(
+    s3: S3, melody_dataset: Path, tmp_path: Path
+) -> None:
+    bucket = s3.new_bucket()
+    data, run = f"{bucket}/data", f"{bucket}/run"
+    storage.publish(melody_dataset, data)
+    args = ["train", data, "--model", "gru", *TINY, "--epochs", "200", "--checkpoint-every", "1"]
+    env = s3.process_env(CONTINUO_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
+    process = subprocess.Popen([sys.executable, "-m", "continuo", *args, "--out", run], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    caught = None
+    deadline = time.monotonic() + 240
+    while caught is None and process.poll() is None and time.monotonic() < deadline:
+        keys = s3.keys(f"{run}/last")
+        if "CURRENT" not in keys:
+            continue  # kill only once a checkpoint is there to lose
+        files: dict[str, set[str]] = {}
+        for key in keys:
+            version, _, name = key.partition("/")
+            files.setdefault(version, set()).add(name)
+        partial = [v for v, names in files.items() if v != "CURRENT" and names < CHECKPOINT]
+        if partial:
+            process.send_signal(signal.SIGKILL)
+            caught = partial[0]
+    process.wait()
+    assert caught is not None, "no checkpoint upload was caught in progress"
+
+    current = s3.get(f"{run}/last/CURRENT").decode()
+    assert current != caught
+    whole = {key.partition("/")[2] for key in s3.keys(f"{run}/last") if key.startswith(current)}
+    assert whole == CHECKPOINT  # the pointer names a complete checkpoint
+    step = json.loads(s3.get(f"{run}/last/{current}/trainer.json"))["loop"]["step"]
+
+    resumed = _ok(_cli(s3, *args, "--max-steps", str(step + 3), "--out", run, "--resume",
+                       tmp=tmp_path / "elsewhere"))  # fmt: skip
+    assert "resuming" in resumed
+    current = s3.get(f"{run}/last/CURRENT").decode()
+    after = json.loads(s3.get(f"{run}/last/{current}/trainer.json"))["loop"]["step"]
+    assert after == step + 3
+    assert not any(key.startswith(caught) for key in s3.keys(f"{run}/last"))  # cleared
+
+
+def test_extend_a_recording_from_s3_to_s3(s3: S3, tmp_path: Path) -> None:
+    bucket = s3.new_bucket()
+    rate = 22050
+    t = np.arange(int(rate * 8)) / rate
+    beat = (np.sin(2 * np.pi * 220 * t) * np.exp(-8 * (t % 0.5))).astype(np.float32)
+    soundfile.write(tmp_path / "loop.wav", 0.5 * beat, rate)
+    s3.put(f"{bucket}/in/loop.wav", (tmp_path / "loop.wav").read_bytes())
+
+    printed = _ok(_cli(s3, "extend", f"{bucket}/in/loop.wav", "--duration", "20",
+                       "--out", f"{bucket}/out/long.wav", tmp=tmp_path))  # fmt: skip
+    assert printed.startswith(f"{bucket}/out/long.wav: ")
+    audio, got_rate = soundfile.read(storage.fetch(f"{bucket}/out/long.wav"))
+    assert got_rate == rate and abs(len(audio) / rate - 20) < 0.05
+
+
+def test_torchrun_two_processes_read_s3_and_write_one_run(
+    s3: S3, melody_dataset: Path, tmp_path: Path
+) -> None:
+    bucket = s3.new_bucket()
+    data, run = f"{bucket}/data", f"{bucket}/ddp"
+    storage.publish(melody_dataset, data)
+    env = s3.process_env(CONTINUO_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "continuo", "train", data, "--model", "gru", *TINY, "--epochs", "2", "--out", run],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(s3.get(f"{run}/metrics.jsonl").decode().splitlines()) == 2  # rank 0 alone
+    assert {"best/CURRENT", "last/CURRENT"} <= set(s3.keys(run))
+    config = json.loads(
+        s3.get(f"{run}/last/{s3.get(f'{run}/last/CURRENT').decode()}/config.json")
+    )
+    assert config["dataset"]["path"] == data
