@@ -26,6 +26,9 @@ if _ours_or_unset and os.environ.get(_OWNER) != str(os.getpid()):
     os.environ[_OWNER] = str(os.getpid())
     atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
 
+#: The S3 server fixtures (``s3``), for every test module that asks for them.
+pytest_plugins = ["tests.s3_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CONTINUO_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 

@@ -12,8 +12,9 @@ import pytest
 
 from continuo.cli import main
 from continuo.codecs import get_codec
-from continuo.data.build import assign_split, prepare_corpus
+from continuo.data.build import prepare_corpus
 from continuo.data.dataset import TokenCorpus, piece_stream
+from continuo.data.splits import assign_split
 from tests.fixtures import write_melody_midis
 
 
@@ -147,7 +148,7 @@ def _names(count: int) -> list[tuple[str, str, None]]:
 
 
 def test_valid_and_test_each_get_a_fair_share() -> None:
-    from continuo.data.build import MIN_HELD_OUT, assign_splits
+    from continuo.data.splits import MIN_HELD_OUT, assign_splits
 
     for count in [*range(1, 40), 92, 150, 400]:
         splits = [
@@ -163,7 +164,7 @@ def test_valid_and_test_each_get_a_fair_share() -> None:
 
 
 def test_splits_stay_put_as_the_corpus_grows() -> None:
-    from continuo.data.build import assign_splits
+    from continuo.data.splits import assign_splits
 
     small, large = _names(92), _names(120)
     before = dict(zip([n for n, _, _ in small], assign_splits(small, valid_fraction=0.05,
@@ -180,7 +181,7 @@ def test_splits_stay_put_as_the_corpus_grows() -> None:
 
 
 def test_identical_pieces_never_straddle_splits_and_a_sources_split_is_kept() -> None:
-    from continuo.data.build import assign_splits, source_split
+    from continuo.data.splits import assign_splits, source_split
 
     assert source_split("#test/12") == "test" and source_split("#3") is None
     assert source_split("#trainee/1") is None

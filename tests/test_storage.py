@@ -16,7 +16,7 @@ from fsspec.registry import known_implementations
 
 from continuo import storage
 from continuo.errors import StorageError
-from tests.s3_fixtures import S3, s3, s3_server  # noqa: F401 (fixtures)
+from tests.s3_fixtures import S3
 
 
 def _folder(root: Path, files: dict[str, str]) -> Path:
@@ -27,7 +27,9 @@ def _folder(root: Path, files: dict[str, str]) -> Path:
 
 
 def _contents(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*") if p.is_file()
+    }
 
 
 def test_urls_and_local_paths() -> None:
@@ -150,7 +152,9 @@ def test_an_unreachable_endpoint_and_refused_credentials(
     s3: S3, tmp_path: Path, melody_midi_dir: Path
 ) -> None:
     out = tmp_path / "dataset"
-    closed = s3.process_env(AWS_ENDPOINT_URL=f"http://127.0.0.1:{_free_port()}", AWS_MAX_ATTEMPTS="1")
+    closed = s3.process_env(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{_free_port()}", AWS_MAX_ATTEMPTS="1"
+    )
     result = _cli("prepare", "s3://continuo-songs/folk", "--out", str(out), env=closed)
     assert result.returncode == 2 and not out.exists()
     (line,) = result.stderr.strip().splitlines()

@@ -8,14 +8,15 @@ train/valid/test split are derived.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from continuo import io
 from continuo.errors import ReadError
 
-__all__ = ["SourceFile", "expand_sources"]
+__all__ = ["SourceFile", "expand_sources", "iter_sources"]
 
 
 @dataclass(frozen=True)
@@ -33,35 +34,54 @@ def expand_sources(sources: Sequence[str | Path]) -> list[SourceFile]:
     whose type continuo cannot read (inside a folder such files are silently passed over).
     """
     files: list[SourceFile] = []
-    seen: set[Path] = set()
-
-    def add(path: Path, name: str) -> None:
-        resolved = path.resolve()
+    seen: set[str] = set()
+    for source in iter_sources(sources):
+        resolved = os.path.realpath(source.path)
         if resolved not in seen:
             seen.add(resolved)
-            files.append(SourceFile(path, name))
+            files.append(source)
+    return files
 
+
+def iter_sources(sources: Sequence[str | Path]) -> Iterator[SourceFile]:
+    """The files named by ``sources``, in :func:`expand_sources`'s order, one at a time (a folder
+    is walked a directory at a time, never listed whole), duplicates included: memory stays flat
+    for a folder of any size. Raises as :func:`expand_sources` does, when it reaches the source.
+    """
     for source in sources:
         text = str(source)
         if io.is_corpus_name(text):
             paths = io.music21_corpus_paths(text)
             root = _common_root(paths)
             for path in paths:
-                add(path, f"{text}/{path.relative_to(root).as_posix()}")
+                yield SourceFile(path, f"{text}/{path.relative_to(root).as_posix()}")
             continue
         path = Path(source)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in io.SUFFIXES:
-                    add(child, f"{path.name}/{child.relative_to(path).as_posix()}")
+            for child, relative in _walk(path, ""):
+                yield SourceFile(child, f"{path.name}/{relative}")
         elif path.is_file():
             if path.suffix.lower() not in io.SUFFIXES:
                 known = " ".join(sorted(io.SUFFIXES))
                 raise ReadError(path, f"unknown file type (continuo reads {known})")
-            add(path, path.name)
+            yield SourceFile(path, path.name)
         else:
             raise ReadError(path, "no such file or folder")
-    return files
+
+
+def _walk(folder: Path, prefix: str) -> Iterator[tuple[Path, str]]:
+    """The music files under ``folder`` in the order of ``sorted(folder.rglob("*"))`` (entries of
+    a folder by name, each subfolder's files where its name falls), with their relative names."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        relative = f"{prefix}{entry.name}"
+        if entry.is_dir(follow_symlinks=False):  # as rglob: linked folders are not followed
+            yield from _walk(Path(entry.path), relative + "/")
+        elif entry.is_file() and Path(entry.name).suffix.lower() in io.SUFFIXES:
+            yield Path(entry.path), relative
 
 
 def _common_root(paths: Sequence[Path]) -> Path:
