@@ -1,11 +1,13 @@
 """Rebuild the bundled models: prepare the corpus, train, evaluate the held-out split, export.
 
     python scripts/build_pretrained.py [folk] [piano] [--work build/pretrained] [--export-only]
+                                       [--target src/continuo/pretrained]
 
-Writes ``src/continuo/pretrained/NAME/`` (model.safetensors, config.json, MODEL_CARD.md) for each
-model named (both when none is). A killed build resumes where it stopped: the dataset comes from
-the parse cache and training from its last checkpoint. ``--export-only`` evaluates and exports
-the run already in ``WORK/NAME/run`` (trained elsewhere, on a GPU, or by hand) without training.
+Writes ``TARGET/NAME/`` (model.safetensors, config.json, MODEL_CARD.md) for each model named (both
+when none is). A killed build resumes where it stopped: the dataset comes from the parse cache
+and training from its last checkpoint. ``--export-only`` evaluates and exports the run already in
+``WORK/NAME/run`` on the dataset in ``WORK/NAME/data`` (prepared and trained elsewhere: on a GPU,
+by hand, or by the stages of dvc.yaml, whose export stage this is) without preparing or training.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Recipe:
     codec: list[str]  # continuo prepare's codec flags
     config: Path  # the TOML of continuo train
     dataset_name: str
-    card: Callable[[dict, dict, float, list[str]], str]
+    card: Callable[[dict, dict, float, list[str], float], str]
 
 
 def continuo(*args: str) -> str:
@@ -42,10 +44,12 @@ def continuo(*args: str) -> str:
     return subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
 
 
-def build(name: str, recipe: Recipe, work: Path, *, export_only: bool = False) -> None:
-    dataset, run, target = work / name / "data", work / name / "run", PRETRAINED / name
-    continuo("prepare", *recipe.sources(), *recipe.codec, "--out", str(dataset))
+def build(
+    name: str, recipe: Recipe, work: Path, *, export_only: bool = False, target: Path = PRETRAINED
+) -> None:
+    dataset, run, target = work / name / "data", work / name / "run", target / name
     if not export_only:
+        continuo("prepare", *recipe.sources(), *recipe.codec, "--out", str(dataset))
         resume = ["--resume"] if (run / "last").exists() else []
         subprocess.run(
             [sys.executable, "-m", "continuo", "train", str(dataset), "--config",
@@ -67,7 +71,8 @@ def build(name: str, recipe: Recipe, work: Path, *, export_only: bool = False) -
     config.pop("loop", None)
     config["evaluation"] = {"test": test}
     (target / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    (target / "MODEL_CARD.md").write_text(recipe.card(config, test, minutes, held_out))
+    size_mb = (target / "model.safetensors").stat().st_size / 1e6
+    (target / "MODEL_CARD.md").write_text(recipe.card(config, test, minutes, held_out, size_mb))
     print(f"wrote {target}")
 
 
@@ -75,10 +80,6 @@ def _training_minutes(run: Path) -> float:
     """Minutes of training of a run, over all its sessions (from its metrics.jsonl)."""
     lines = (run / "metrics.jsonl").read_text().splitlines()
     return sum(json.loads(line).get("seconds", 0.0) for line in lines if line.strip()) / 60
-
-
-def _size(name: str) -> float:
-    return (PRETRAINED / name / "model.safetensors").stat().st_size / 1e6
 
 
 def _training(config: dict, minutes: float) -> str:
@@ -103,7 +104,7 @@ def folk_sources() -> list[str]:
     return sorted(str(f) for f in root.iterdir() if f.is_dir() and f.name != "kinder")
 
 
-def folk_card(config: dict, test: dict, minutes: float, held_out: list[str]) -> str:
+def folk_card(config: dict, test: dict, minutes: float, held_out: list[str], size_mb: float) -> str:
     return f"""# `folk` — the bundled melody model
 
 Continues folk melodies; what `continuo demo` and `continuo generate` use by default.
@@ -111,7 +112,7 @@ Continues folk melodies; what `continuo demo` and `continuo generate` use by def
 | | |
 |---|---|
 | architecture | {_architecture(config)} |
-| file | `model.safetensors`, {_size("folk"):.1f} MB |
+| file | `model.safetensors`, {size_mb:.1f} MB |
 | codec | `melody`: 16th-note steps, MIDI pitch / `_` hold / `r` rest / `/` song end; songs transposed to C major / A minor (output returns to the seed's key) |
 | data | Essen folk songs, `deutschl` without `kinder` (5,152 kern files from ../shared/data/essen_kern; `kinder`'s 213 songs are kept out for the IDyOM benchmark), split by a hash of each song's name: {test["pieces"]} test songs held out, 5% validation |
 | training | {_training(config, minutes)} |
@@ -130,7 +131,9 @@ PIANO_CODEC = ["--codec", "events", "-o", "tokenization=REMI", "-o", "velocity_b
                "-o", "transpose=true"]  # fmt: skip
 
 
-def piano_card(config: dict, test: dict, minutes: float, held_out: list[str]) -> str:
+def piano_card(
+    config: dict, test: dict, minutes: float, held_out: list[str], size_mb: float
+) -> str:
     songs = ", ".join(name.split("/")[1] for name in held_out)
     return f"""# `piano` — the bundled piano model
 
@@ -142,7 +145,7 @@ Fine-tune it on your own folder: `continuo prepare MY_FOLDER --like piano --out 
 | | |
 |---|---|
 | architecture | {_architecture(config)} |
-| file | `model.safetensors`, {_size("piano"):.1f} MB |
+| file | `model.safetensors`, {size_mb:.1f} MB |
 | codec | `events`, REMI (`Bar`, `Position` on a 16th grid, `Pitch`, `Velocity` in 4 levels, `Duration`), all tracks merged into one piano part, every song moved to C major / A minor (a seed's key is found and the output moved back to it); sustain pedal applied to note ends. Why these: docs/decisions/0013-piano.md |
 | data | POP909 (Wang, Chen, Jiang, Zhang, Xu, Dai, Bin, Xia: "POP909: A Pop-song Dataset for Music Arrangement Generation", ISMIR 2020; MIT licence), 909 songs, MELODY + BRIDGE + PIANO tracks, read with their beat and key annotations so that bar lines and keys are right (continuo.io.read_pop909) |
 | held-out split | by a hash of each song's name (`assign_split`, 5% test, 5% validation): the {len(held_out)} test songs are {songs} |
@@ -186,9 +189,12 @@ def main() -> None:
     parser.add_argument(
         "--export-only", action="store_true", help="evaluate and export, no training"
     )
+    parser.add_argument(
+        "--target", type=Path, default=PRETRAINED, help="where NAME/ is written (the package's)"
+    )
     args = parser.parse_args()
     for name in args.models or list(RECIPES):
-        build(name, RECIPES[name], args.work, export_only=args.export_only)
+        build(name, RECIPES[name], args.work, export_only=args.export_only, target=args.target)
 
 
 if __name__ == "__main__":
