@@ -15,6 +15,7 @@ from continuo.codecs import get_codec
 from continuo.data.build import prepare_corpus
 from continuo.data.dataset import TokenCorpus, piece_stream
 from continuo.data.splits import assign_split
+from continuo.errors import ConfigError
 from tests.fixtures import write_melody_midis
 
 
@@ -290,3 +291,32 @@ def test_prepare_the_shared_jsb_folder_keeps_its_split(jsb_dir: Path, tmp_path: 
     assert summary.pieces == 382
     assert summary.splits == {"train": 229, "valid": 76, "test": 77}
     assert len(summary.notes) == 1 and "16th grid" in summary.notes[0]
+
+
+def test_shards_prepared_apart_merge_into_the_dataset_of_one_build(tmp_path: Path) -> None:
+    """A corpus prepared in parts (on several machines) and merged is the one-shot dataset."""
+    corpus = write_melody_midis(tmp_path / "songs", count=30)
+    codec = get_codec("melody")
+    for part in ("a", "b"):
+        (tmp_path / "parts" / part / "songs").mkdir(parents=True)
+    for i, path in enumerate(sorted(corpus.iterdir())):
+        path.rename(tmp_path / "parts" / ("a" if i < 12 else "b") / "songs" / path.name)
+    whole = prepare_corpus(
+        [str(tmp_path / "parts" / p / "songs") for p in "ab"], codec, tmp_path / "whole",
+        jobs=1, cache_dir=None, progress=False,
+    )  # fmt: skip
+    for part in "ab":
+        prepare_corpus([str(tmp_path / "parts" / part / "songs")], codec, tmp_path / f"shard-{part}",
+                       jobs=1, cache_dir=None, progress=False)  # fmt: skip
+    merged = prepare_corpus(
+        [str(tmp_path / "shard-a"), str(tmp_path / "shard-b")], codec, tmp_path / "merged",
+        jobs=1, cache_dir=None, progress=False,
+    )  # fmt: skip
+    assert merged.parsed == 0 and merged.pieces == whole.pieces == 30
+    one, two = TokenCorpus.open(tmp_path / "whole"), TokenCorpus.open(tmp_path / "merged")
+    assert one.fingerprint == two.fingerprint
+    assert one.manifest["pieces"] == two.manifest["pieces"]
+
+    other = get_codec("melody", steps_per_quarter=2)
+    with pytest.raises(ConfigError, match="other codec settings"):
+        prepare_corpus([str(tmp_path / "shard-a")], other, tmp_path / "x", progress=False)

@@ -21,12 +21,19 @@ examples:
   continuo prepare midi/ --codec events --out datasets/piano --json
   continuo prepare ../shared/data/jsb_chorales --codec pianoroll --out datasets/jsb
   continuo prepare my-piano-midi/ --like piano --out datasets/mine   # to fine-tune the piano model
+  continuo prepare s3://corpus/songs --codec melody --out s3://corpus/datasets/songs
+  continuo prepare shards/0 shards/1 shards/2 --codec melody --out datasets/all   # merge shards
 
 Files of unknown type inside a folder are ignored. A file that cannot be read, or a piece the
 codec cannot represent, is skipped and reported with its reason; the build goes on. Every parse
 is cached by the file's content hash (in $CONTINUO_CACHE, default ~/.cache/continuo), so a second
 run re-reads nothing unchanged. A build in which no piece at all could be read is an error and
 writes nothing (an earlier dataset at --out stays as it was).
+
+A SOURCE may be a dataset that prepare wrote (a shard of a corpus prepared on another machine):
+its pieces join as they are, nothing parsed again; shards merge when prepared with the same codec
+settings. Any SOURCE and --out may be a URL (s3://, gs://, az://, memory://; http(s):// to read):
+remote sources are copied into the cache first, and only what changed is downloaded again.
 
 Splits: a source's own train/valid/test split is kept (the JSB chorales'); identical pieces
 always share a split; the others fall by a hash of the piece's name (stable as the corpus grows),

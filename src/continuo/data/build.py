@@ -5,6 +5,11 @@ file's content hash), encodes each piece with a codec, and writes ``OUT/tokens.n
 ids back to back, memory-mappable, no separators) and ``OUT/manifest.json`` (codec config and
 vocabulary, each piece's name, offset, length, split and fold, the skipped files with reasons).
 
+A source may also be a dataset that ``prepare`` wrote (a shard, prepared on another machine
+from part of a corpus): its pieces join the build as they are, with nothing parsed again, so a
+corpus too large for one machine is prepared in shards and merged (README, "Corpora of any
+size").
+
 Memory stays flat as the corpus grows: the files, their encodings and the pieces are rows of a
 scratch SQLite database on disk (:class:`_WorkTable`), the tokens are written a piece at a time,
 the split is made in the database (:func:`continuo.data.splits.split_table`), and so is the
@@ -39,7 +44,7 @@ import numpy as np
 
 from continuo.atomic import atomic_dir
 from continuo.codecs import Codec
-from continuo.data.cache import ParseCache, unpack
+from continuo.data.cache import ParseCache, pack, unpack
 from continuo.data.sources import SourceFile, iter_sources
 from continuo.data.splits import SPLITS, create_piece_table, source_split, split_table
 from continuo.data.workers import ERROR, SKIP, Task, encode_files, file_key
@@ -107,7 +112,12 @@ def prepare_corpus(
     with tempfile.TemporaryDirectory(prefix="continuo-prepare-") as work:
         table = _WorkTable(Path(work) / "build.sqlite")
         try:
-            summary.files = table.add_files(iter_sources(sources))
+            for source in sources:
+                if _is_dataset(source):
+                    table.add_dataset(Path(source), codec_dict, summary)
+                else:
+                    table.add_files(iter_sources([source]))
+            summary.files = table.count()
             _encode_all(
                 table, codec_dict, codec_key, summary, jobs, cache_dir, trust_pickle, progress
             )
@@ -150,16 +160,14 @@ class _WorkTable:
         )
         create_piece_table(self.db)
 
-    def add_files(self, files: Iterable[SourceFile]) -> int:
-        """Add ``files`` in order, each once (the first of several names for one file); returns
-        how many there are."""
+    def add_files(self, files: Iterable[SourceFile]) -> None:
+        """Add ``files`` in order, each once (the first of several names for one file)."""
         batch: list[tuple[str, str, str]] = []
         for source in files:
             batch.append((str(source.path), source.name, os.path.realpath(source.path)))
             if len(batch) >= 2048:
                 self._insert_files(batch)
         self._insert_files(batch)
-        return self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
 
     def _insert_files(self, batch: list[tuple[str, str, str]]) -> None:
         self.db.executemany(
@@ -167,11 +175,47 @@ class _WorkTable:
         )
         batch.clear()
 
+    def add_dataset(self, folder: Path, codec_dict: dict[str, Any], summary: BuildSummary) -> None:
+        """Add the pieces of the dataset ``folder`` (a shard prepared elsewhere) with their
+        encodings, as they are: nothing is parsed again. Its skipped files join ``summary``'s.
+        Raises :class:`ConfigError` when it was prepared with another codec."""
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("codec") != codec_dict:
+            raise ConfigError(
+                f"{folder}: a dataset prepared with other codec settings "
+                f"({manifest.get('codec', {}).get('name', '?')}); shards merge only when they "
+                "were prepared alike (the same --codec and -o, or --like)"
+            )
+        tokens = np.load(folder / "tokens.npy", mmap_mode="r", allow_pickle=False)
+        batch = []
+        for piece in manifest["pieces"]:
+            name, start = piece["name"], piece["offset"]
+            ids = np.asarray(tokens[start : start + piece["length"]], dtype=np.int32)
+            cut = name.find("#") if "#" in name else len(name)  # file name, piece label
+            payload = pack([(name[cut:], ids.tobytes())])
+            batch.append((str(folder / "tokens.npy"), name[:cut], f"dataset:{name}", payload))
+            if len(batch) >= 2048:
+                self._insert_encoded(batch)
+        self._insert_encoded(batch)
+        summary.skipped.extend(manifest.get("skipped", []))
+
+    def _insert_encoded(self, batch: list[tuple[str, str, str, bytes]]) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO files (path, name, resolved, encoding, tokens) "
+            "VALUES (?, ?, ?, ?, ?)",
+            ((*row, _token_count(row[3])) for row in batch),
+        )
+        batch.clear()
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+
     def chunks(self, size: int = 512) -> Iterator[list[tuple[int, str]]]:
-        """``[(id, path), ...]`` of every file, ``size`` at a time, in order."""
+        """``[(id, path), ...]`` of every file still to encode, ``size`` at a time, in order."""
         last = 0
         while rows := self.db.execute(
-            "SELECT id, path FROM files WHERE id > ? ORDER BY id LIMIT ?", (last, size)
+            "SELECT id, path FROM files WHERE id > ? AND encoding IS NULL ORDER BY id LIMIT ?",
+            (last, size),
         ).fetchall():
             yield rows
             last = rows[-1][0]
@@ -216,6 +260,18 @@ class _WorkTable:
         self.db.close()
 
 
+def _is_dataset(source: str | Path) -> bool:
+    """Whether ``source`` is a dataset folder written by ``prepare`` (a shard to merge)."""
+    manifest = Path(source) / "manifest.json"
+    if not manifest.is_file() or not (Path(source) / "tokens.npy").is_file():
+        return False
+    try:
+        with open(manifest) as handle:
+            return '"continuo-dataset"' in handle.read(200)
+    except OSError:
+        return False
+
+
 def _token_count(payload: bytes) -> int:
     """The tokens of the pieces in an encoding payload (int32 ids; skips and errors hold none)."""
     return sum(len(blob) // 4 for label, blob in unpack(payload) if not label.startswith("\0"))
@@ -235,7 +291,7 @@ def _encode_all(
     worker processes (from the cached parse where there is one). New parses and encodings are
     committed to the cache in batches, so a killed build keeps most of its work."""
     cache = ParseCache(cache_dir)
-    count = summary.files
+    (count,) = table.db.execute("SELECT COUNT(*) FROM files WHERE encoding IS NULL").fetchone()
     bar = progress_bar(
         total=count, unit="file", desc="reading", enabled=progress if count else False
     )
