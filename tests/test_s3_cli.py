@@ -164,3 +164,19 @@ def test_torchrun_two_processes_read_s3_and_write_one_run(
     assert {"best/CURRENT", "last/CURRENT"} <= set(s3.keys(run))
     config = json.loads(s3.get(f"{run}/last/{s3.get(f'{run}/last/CURRENT').decode()}/config.json"))
     assert config["dataset"]["path"] == data
+
+
+def test_the_app_offers_the_runs_in_a_bucket(s3: S3, melody_run: Path) -> None:
+    """``continuo app --models s3://...``: the runs there are copied and offered by the app."""
+    from continuo.app import MODELS_ENV
+    from continuo.app.models import discover_models
+    from continuo.cli import build_parser
+    from continuo.cli.app import streamlit_command
+
+    bucket = s3.new_bucket()
+    for part in ("best", "last"):
+        storage.publish(melody_run / part, f"{bucket}/runs/melody/{part}")
+    args = build_parser().parse_args(["app", "--models", f"{bucket}/runs"])
+    _, env = streamlit_command(args, 8765)
+    models = discover_models(Path(env[MODELS_ENV]))
+    assert "melody" in [model.label for model in models]

@@ -182,3 +182,27 @@ def test_an_unreachable_endpoint_and_refused_credentials(
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("continuo: error: s3://continuo-data/x: ") and "credentials" in line
+
+
+def test_commands_fail_in_one_line_before_writing_anything(
+    s3: S3, tmp_path: Path, melody_midi_dir: Path, melody_dataset: Path, capsys
+) -> None:
+    from continuo.cli import main
+
+    missing = "s3://continuo-no-such-bucket"
+    cases = [
+        (["prepare", str(melody_midi_dir), "--out", f"{missing}/ds"], f"{missing}/ds: "),
+        (["prepare", f"{missing}/songs", "--out", str(tmp_path / "ds")], f"{missing}/songs: "),
+        (["train", f"{missing}/ds", "--out", str(tmp_path / "run")], f"{missing}/ds: "),
+        (["train", str(melody_dataset), "--out", f"{missing}/run"], f"{missing}/run: "),
+        (["generate", "--model", f"{missing}/run", "--out", str(tmp_path / "g")], f"{missing}/"),
+        (["generate", "--steps", "8", "--out", f"{missing}/out.mid"], f"{missing}: "),
+        (["extend", f"{missing}/a.wav", "--duration", "9", "--out", str(tmp_path / "e.wav")],
+         f"{missing}/a.wav: "),
+        (["prepare", str(melody_midi_dir), "--out", "https://example.org/ds"], "read-only"),
+    ]  # fmt: skip
+    for argv, start in cases:
+        assert main(argv) == 2, argv
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert start in line, (argv, line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing half-written

@@ -390,7 +390,7 @@ class Mirror:
         else:
             self.local.mkdir()
 
-    def push(self, part: str) -> None:
-        """Publish ``local/part`` to ``url/part``."""
+    def push(self, part: str = "") -> None:
+        """Publish ``local/part`` to ``url/part`` (the whole folder, versioned, by default)."""
         if self.remote and (self.local / part).exists():
-            publish(self.local / part, join(self.url, part))
+            publish(self.local / part, join(self.url, part) if part else self.url)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from continuo.cli.options import resolve_out, staged_out
 from continuo.errors import ConfigError
-from continuo.storage import fetch
+from continuo.storage import fetch, is_url
 
 __all__ = ["add_parser", "parse_duration", "run"]
 
@@ -129,6 +129,8 @@ def _extend(
             top_p=0.95,
             rng_seed=args.seed,
         )
+    if isinstance(model, str) and is_url(model):  # a neural model's folder, from its URL
+        model = str(fetch(model))
     extender = Extender.load(  # a bad model folder fails before any work
         args.method,
         model,

@@ -7,7 +7,6 @@ import dataclasses
 import math
 import textwrap
 import tomllib
-from pathlib import Path
 from typing import Any
 
 from continuo.errors import ConfigError, ReadError
@@ -67,7 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--preset", help=f"size preset: debug, small or base (default: {DEFAULT_PRESET})"
     )
-    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML with [model] and [train]")
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML with [model] and [train] (a path or a URL)"
+    )
     parser.add_argument("--epochs", type=int, help="passes over the training split (default 20)")
     parser.add_argument(
         "--minutes",
@@ -176,13 +177,18 @@ def _pairs(extra: list[str]) -> dict[str, str]:
     return pairs
 
 
-def _toml_sections(path: Path) -> dict[str, dict[str, Any]]:
+def _toml_sections(location: str) -> dict[str, dict[str, Any]]:
     """The tables of a --config file."""
+    from continuo.storage import fetch
+
+    path = fetch(location)
     try:
         sections = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ReadError(path, f"not a readable TOML file: {error}") from None
+        raise ReadError(location, f"not a readable TOML file: {error}") from None
     for name, table in sections.items():
         if name not in ("model", "train") or not isinstance(table, dict):
-            raise ReadError(path, f"has [{name}]; a --config file has [model] and [train] tables")
+            raise ReadError(
+                location, f"has [{name}]; a --config file has [model] and [train] tables"
+            )
     return sections

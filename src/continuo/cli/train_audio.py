@@ -35,8 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "otherwise."
         ),
     )
-    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="audio files or folders")
-    parser.add_argument("--out", required=True, metavar="RUN_DIR", help="model folder to write")
+    parser.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="audio files or folders, or their URLs"
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="RUN_DIR", help="model folder to write, or its URL"
+    )
     # defaults are None so that --resume can tell what was given from the run's own settings
     parser.add_argument("--arch", choices=ARCHITECTURES, help=f"model family ({m.arch})")
     parser.add_argument(
@@ -67,6 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from continuo.audio.neural.config import AudioModelConfig, AudioTrainConfig
     from continuo.audio.neural.train import resumed_configs, train_audio
+    from continuo.storage import Mirror, fetch, is_url
 
     for name in ("steps", "batch", "hidden", "layers", "window", "context", "horizon"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -79,19 +84,23 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--exclude-tail must not be negative")
     model_given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
     train_given = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
+    run_folder = Mirror(args.out)  # a URL: trained in a local copy, published when it ends
+    run_folder.pull()
     if args.resume:  # the run's own settings, with what this command may change
-        model, train = resumed_configs(args.out, model_given, train_given)
+        model, train = resumed_configs(run_folder.local, model_given, train_given)
     else:
         model, train = AudioModelConfig(**model_given), AudioTrainConfig(**train_given)
+    sources = [str(fetch(source)) if is_url(source) else source for source in args.sources]
     result = train_audio(
-        args.sources,
-        args.out,
+        sources,
+        run_folder.local,
         model,
         train,
         resume=args.resume,
         threads=args.threads,
         log=lambda line: print(f"continuo: {line}", file=sys.stderr),
     )
+    run_folder.push()
     last = f", loss {result.history[-1]:.4f}" if result.history else ""
     print(
         f"{args.out}: step {result.step} on {len(result.used)} recording(s){last}"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from continuo.cli.options import resolve_out
+from continuo.cli.options import resolve_out, staged_out
 from continuo.storage import fetch
 
 __all__ = ["add_parser", "report", "run"]
@@ -34,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_take_options(parser)
     parser.add_argument("take", metavar="TAKE", help="the recording (a path or a URL)")
     parser.add_argument(
-        "--out", type=Path, metavar="FILE", help="write the melody as MIDI (.mid or .midi)"
+        "--out", metavar="FILE", help="write the melody as MIDI (.mid or .midi; or its URL)"
     )
     parser.add_argument("--names", action="store_true", help="print note names (G4) not numbers")
     parser.add_argument("--json", action="store_true", help="print the notes as JSON")
@@ -57,13 +58,19 @@ def report(transcription, name: str, *, names: bool = False) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from continuo.audio.transcription import transcribe_file
-
-    out = None
-    if args.out is not None:
-        out, is_file = resolve_out(args.out, (".mid", ".midi"))
+    if args.out is None:
+        return _transcribe(args, None, str)
+    with staged_out(args.out, (".mid", ".midi")) as (out, shown):
+        out, is_file = resolve_out(out, (".mid", ".midi"))
         if not is_file:
             out = out / f"{Path(str(args.take).rsplit('/', 1)[-1]).stem}.mid"
+        return _transcribe(args, out, shown)
+
+
+def _transcribe(args: argparse.Namespace, out: Path | None, shown: Callable[[Path], str]) -> int:
+    """Transcribe ``args.take``, print it, and write it to the local ``out`` (if given)."""
+    from continuo.audio.transcription import transcribe_file
+
     transcription = transcribe_file(fetch(args.take), tempo=args.tempo, progress=True)
     if args.json:
         print(
@@ -94,5 +101,5 @@ def run(args: argparse.Namespace) -> int:
         from continuo.io.midi import write_midi
 
         write_midi(transcription.score, out)
-        print(f"wrote {out}", file=sys.stderr)
+        print(f"wrote {shown(out)}", file=sys.stderr)
     return 0
