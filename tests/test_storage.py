@@ -206,3 +206,39 @@ def test_commands_fail_in_one_line_before_writing_anything(
         (line,) = capsys.readouterr().err.strip().splitlines()
         assert start in line, (argv, line)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_a_seed_file_over_http(tmp_path: Path, melody_midi_dir: Path, capsys) -> None:
+    """``http(s)://`` names files to read: a seed served on loopback by Python's own server."""
+    import functools
+    import http.server
+    import threading
+
+    from continuo.cli import main
+
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(melody_midi_dir)
+    )
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/song000.mid"
+        out = tmp_path / "out.mid"
+        argv = [
+            "generate",
+            "--seed-file",
+            url,
+            "--steps",
+            "16",
+            "--rng-seed",
+            "0",
+            "--out",
+            str(out),
+        ]
+        assert main(argv) == 0
+        assert out.is_file()
+        assert main(["generate", "--seed-file", url + ".missing", "--out", str(out)]) == 2
+        assert "no such" in capsys.readouterr().err
+    finally:
+        server.shutdown()

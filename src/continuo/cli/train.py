@@ -34,8 +34,11 @@ examples:
   continuo train datasets/essen --out runs/essen --resume      # after an interruption
   continuo train datasets/mysongs --init-from folk --lr 3e-4 --epochs 5 --out runs/mine
   torchrun --nproc_per_node=2 -m continuo train datasets/essen --model gru --out runs/ddp
+  continuo train s3://corpus/datasets/essen --out s3://corpus/runs/essen   # in object storage
 
-A run folder holds best/ and last/ (safetensors weights + config.json) and metrics.jsonl.
+A run folder holds best/ and last/ (safetensors weights + config.json) and metrics.jsonl. DATASET
+and RUN_DIR may be URLs (s3://, gs://, az://, memory://): the dataset is copied into the cache,
+and each checkpoint is published as it is written, whole (RUN_DIR/last/CURRENT names it).
 last/ is written every --checkpoint-minutes (5) of training and at each epoch's end; a run that
 stops inside an epoch (--max-steps, --minutes) validates there and writes best/ and last/.
 """
