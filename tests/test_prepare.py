@@ -320,3 +320,23 @@ def test_shards_prepared_apart_merge_into_the_dataset_of_one_build(tmp_path: Pat
     other = get_codec("melody", steps_per_quarter=2)
     with pytest.raises(ConfigError, match="other codec settings"):
         prepare_corpus([str(tmp_path / "shard-a")], other, tmp_path / "x", progress=False)
+
+
+def test_a_piece_stream_reads_windows_of_the_joined_pieces() -> None:
+    """PieceStream serves from the memory-mapped tokens exactly what joining the pieces gives."""
+    from continuo.data.dataset import PieceStream
+
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, 50, size=400).astype(np.uint16)
+    pieces, offset = [], 0
+    for length in (7, 1, 30, 2, 55, 13):
+        pieces.append({"offset": offset, "length": length})
+        offset += length + int(rng.integers(0, 5))  # pieces of other splits in between
+    stream = PieceStream(tokens, pieces, separator=0)
+    parts = [[0]] + [[*tokens[p["offset"] : p["offset"] + p["length"]], 0] for p in pieces]
+    joined = np.concatenate(parts).astype(np.int64)
+    assert len(stream) == len(joined)
+    for start in range(len(joined)):
+        for size in (1, 5, 33, 200):
+            assert np.array_equal(stream[start : start + size], joined[start : start + size])
+    assert stream[-1] == joined[-1] and stream[12] == joined[12]
