@@ -180,3 +180,22 @@ def test_the_app_offers_the_runs_in_a_bucket(s3: S3, melody_run: Path) -> None:
     _, env = streamlit_command(args, 8765)
     models = discover_models(Path(env[MODELS_ENV]))
     assert "melody" in [model.label for model in models]
+
+
+def test_shards_in_a_bucket_merge_into_one_dataset(
+    s3: S3, melody_midi_dir: Path, melody_dataset: Path, tmp_path: Path
+) -> None:
+    """The README's recipe for a corpus across machines: shards prepared apart, then merged."""
+    bucket = s3.new_bucket()
+    files = sorted(melody_midi_dir.glob("*.mid"))
+    for k, part in enumerate((files[:10], files[10:])):
+        for path in part:
+            s3.put(f"{bucket}/songs/part-{k}/melodies/{path.name}", path.read_bytes())
+    options = ["--codec", "melody", "--valid-fraction", "0.2", "--test-fraction", "0.2"]
+    for k in range(2):
+        source = f"{bucket}/songs/part-{k}/melodies"
+        assert main(["prepare", source, *options, "--out", f"{bucket}/shards/{k}"]) == 0
+    shards = [f"{bucket}/shards/{k}" for k in range(2)]
+    assert main(["prepare", *shards, *options, "--out", f"{bucket}/datasets/all"]) == 0
+    merged = TokenCorpus.open(f"{bucket}/datasets/all")
+    assert merged.fingerprint == TokenCorpus.open(melody_dataset).fingerprint

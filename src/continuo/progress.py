@@ -25,8 +25,10 @@ def progress_bar(
     leave: bool = True,
     stream: IO[str] | None = None,
     line_seconds: float | None = None,
+    unit_scale: bool = False,
 ) -> tqdm:
-    """A tqdm bar on ``stream`` (standard error by default).
+    """A tqdm bar on ``stream`` (standard error by default); ``unit_scale``: counts shown as
+    k, M, G (of 1,024: for bytes, ``unit="B"``).
 
     ``enabled`` False: nothing is shown. Otherwise a terminal gets a live bar, and anything else
     a line every ``line_seconds`` (default :data:`LINE_SECONDS`; the first after that long, so
@@ -35,6 +37,8 @@ def progress_bar(
     stream = stream or sys.stderr
     line_seconds = LINE_SECONDS if line_seconds is None else line_seconds
     options: dict[str, Any] = {"total": total, "desc": desc, "unit": unit, "initial": initial}
+    if unit_scale:
+        options.update(unit_scale=True, unit_divisor=1024)
     if enabled is False:
         return tqdm(**options, disable=True)
     if _is_terminal(stream):

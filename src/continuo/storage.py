@@ -43,6 +43,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from fsspec.callbacks import Callback
+
 from continuo.atomic import atomic_file, write_text
 from continuo.errors import ContinuoError, StorageError
 from continuo.paths import default_cache_dir
@@ -253,20 +255,15 @@ def _download(
             for rel, path in sorted(wanted.items())
             if index.get(rel) != _signature(listing[path]) or not (base / rel).is_file()
         ]
-        bar = progress_bar(
-            total=len(todo),
-            unit="file",
-            desc=f"downloading {name}",
-            enabled=progress if len(todo) > 20 else False,
-        )
+        sizes = [int(listing[wanted[rel]].get("size") or 0) for rel in todo]
+        bar = _transfer_bar(f"downloading {url}", sizes, progress)
         try:
             for count, rel in enumerate(todo, 1):
                 with atomic_file(base / rel) as tmp:
-                    fs.get_file(wanted[rel], str(tmp))
+                    fs.get_file(wanted[rel], str(tmp), callback=_Bytes(bar))
                 index[rel] = _signature(listing[wanted[rel]])
                 if count % 200 == 0:  # a killed download keeps most of its work
                     write_text(index_path, json.dumps(index))
-                bar.update()
         finally:
             bar.close()
             write_text(index_path, json.dumps(index))
@@ -275,34 +272,59 @@ def _download(
     return target
 
 
+def _transfer_bar(desc: str, sizes: list[int], progress: bool | None) -> Any:
+    """A bar in bytes for a transfer of files of ``sizes``; shown only for a large one (a
+    transfer of a few megabytes is over before a bar would say anything)."""
+    large = sum(sizes) >= 8 * 2**20 or len(sizes) >= 50
+    enabled = progress if large else False
+    return progress_bar(total=sum(sizes), desc=desc, unit="B", unit_scale=True, enabled=enabled)
+
+
+class _Bytes(Callback):
+    """An fsspec transfer callback that moves ``bar`` by the bytes sent or received."""
+
+    def __init__(self, bar: Any) -> None:
+        super().__init__()
+        self.bar = bar
+
+    def relative_update(self, inc: int = 1) -> None:
+        self.bar.update(inc)
+
+
 # -- writing -------------------------------------------------------------------------------------
 
 
-def publish(local: Path, url: str, *, versioned: bool = True) -> None:
+def publish(local: Path, url: str, *, versioned: bool = True, progress: bool | None = None) -> None:
     """Send the file or folder ``local`` to ``url``.
 
     A file is one upload (atomic on object stores). A folder is versioned (see the module
     docstring) unless ``versioned`` is False, when its files are uploaded one by one (outputs
-    that are separate files, such as generated pieces).
+    that are separate files, such as generated pieces). A large upload shows its progress.
     """
     fs, root = filesystem(url)
     _check_scheme_writes(url)
-    with _remote(url, "cannot write"):
-        if local.is_file():
-            fs.put_file(str(local), root)
-            return
-        files = sorted(p for p in local.rglob("*") if p.is_file())
-        if not versioned:
+    files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
+    bar = _transfer_bar(f"uploading to {url}", [f.stat().st_size for f in files], progress)
+    try:
+        with _remote(url, "cannot write"):
+            if local.is_file():
+                fs.put_file(str(local), root, callback=_Bytes(bar))
+                return
+            if not versioned:
+                for file in files:
+                    target = join(root, file.relative_to(local).as_posix())
+                    fs.put_file(str(file), target, callback=_Bytes(bar))
+                return
+            fs.invalidate_cache()
+            previous = _read_pointer(fs, root)
+            version = f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
             for file in files:
-                fs.put_file(str(file), join(root, file.relative_to(local).as_posix()))
-            return
-        fs.invalidate_cache()
-        previous = _read_pointer(fs, root)
-        version = f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
-        for file in files:
-            fs.put_file(str(file), join(root, version, file.relative_to(local).as_posix()))
-        fs.pipe_file(join(root, POINTER), version.encode())
-        _remove_old_versions(fs, root, keep={version, previous})
+                target = join(root, version, file.relative_to(local).as_posix())
+                fs.put_file(str(file), target, callback=_Bytes(bar))
+            fs.pipe_file(join(root, POINTER), version.encode())  # the pointer, last
+            _remove_old_versions(fs, root, keep={version, previous})
+    finally:
+        bar.close()
 
 
 def _check_scheme_writes(url: str) -> None:
