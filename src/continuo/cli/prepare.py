@@ -123,10 +123,10 @@ def run(args: argparse.Namespace) -> int:
         codec = load_codec(args.like)
     else:
         codec = get_codec(args.codec or "melody", **parse_key_values(args.option, "codec option"))
-    sources = [str(fetch(source)) if is_url(source) else source for source in args.sources]
-    with staged(args.out) as out:
+    with staged(args.out) as out:  # an --out that cannot be written fails before any download
         if is_url(args.out):
             _check_remote_out(args.out)
+        sources = [str(fetch(source)) if is_url(source) else source for source in args.sources]
         summary = prepare_corpus(
             sources,
             codec,
