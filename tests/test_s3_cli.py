@@ -199,3 +199,33 @@ def test_shards_in_a_bucket_merge_into_one_dataset(
     assert main(["prepare", *shards, *options, "--out", f"{bucket}/datasets/all"]) == 0
     merged = TokenCorpus.open(f"{bucket}/datasets/all")
     assert merged.fingerprint == TokenCorpus.open(melody_dataset).fingerprint
+
+
+def test_torchrun_across_two_nodes_each_with_its_own_cache(
+    s3: S3, melody_dataset: Path, tmp_path: Path
+) -> None:
+    """The README's multi-node command, with two 'machines' on loopback: two torchrun agents
+    (--nnodes=2, a c10d rendezvous), each with a cache of its own, train one run into S3."""
+    import socket
+
+    bucket = s3.new_bucket()
+    data, run = f"{bucket}/data", f"{bucket}/nodes"
+    storage.publish(melody_dataset, data)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    agents = []
+    for node in range(2):
+        env = s3.process_env(CONTINUO_CACHE=str(tmp_path / f"node{node}"), OMP_NUM_THREADS="1")
+        agents.append(subprocess.Popen(
+            [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+             f"--node_rank={node}", "--rdzv_backend=c10d", f"--rdzv_endpoint=127.0.0.1:{port}",
+             "-m", "continuo", "train", data, "--model", "gru", *TINY, "--epochs", "1",
+             "--out", run],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))  # fmt: skip
+    outputs = [agent.communicate(timeout=300)[0] for agent in agents]
+    assert [agent.returncode for agent in agents] == [0, 0], "\n".join(outputs)
+    assert len(s3.get(f"{run}/metrics.jsonl").decode().splitlines()) == 1  # rank 0 alone
+    for node in range(2):  # each node read the dataset into its own cache
+        assert list((tmp_path / f"node{node}" / "remote").glob("*/data/tokens.npy"))
