@@ -229,3 +229,25 @@ def test_torchrun_across_two_nodes_each_with_its_own_cache(
     assert len(s3.get(f"{run}/metrics.jsonl").decode().splitlines()) == 1  # rank 0 alone
     for node in range(2):  # each node read the dataset into its own cache
         assert list((tmp_path / f"node{node}" / "remote").glob("*/data/tokens.npy"))
+
+
+def test_train_audio_and_extend_neural_between_buckets(s3: S3, tmp_path: Path, capsys) -> None:
+    """``train-audio`` from a bucket into a bucket (each checkpoint published, resumable), and
+    ``extend --method neural`` with that model, from a bucket to a bucket."""
+    bucket = s3.new_bucket()
+    rate = 22050
+    t = np.arange(int(rate * 6)) / rate
+    tone = (np.sin(2 * np.pi * 330 * t) * np.exp(-6 * (t % 0.25))).astype(np.float32)
+    soundfile.write(tmp_path / "tone.wav", 0.4 * tone, rate)
+    s3.put(f"{bucket}/in/tone.wav", (tmp_path / "tone.wav").read_bytes())
+    small = ["--steps", "4", "--batch", "4", "--hidden", "16", "--window", "8"]
+    argv = ["train-audio", f"{bucket}/in/tone.wav", "--out", f"{bucket}/audio-run", *small]
+    assert main([*argv, "--checkpoint-every", "2"]) == 0
+    assert "CURRENT" in s3.keys(f"{bucket}/audio-run")
+    assert main([*argv[:4], "--steps", "6", "--resume"]) == 0  # pulled, continued, published
+    assert f"{bucket}/audio-run: step 6 " in capsys.readouterr().out
+    assert main(["extend", f"{bucket}/in/tone.wav", "--method", "neural", "--model",
+                 f"{bucket}/audio-run", "--duration", "8", "--out", f"{bucket}/out/more.wav"]) == 0  # fmt: skip
+    assert f"{bucket}/out/more.wav: " in capsys.readouterr().out
+    audio, got = soundfile.read(storage.fetch(f"{bucket}/out/more.wav"))
+    assert got == rate and abs(len(audio) / rate - 8) < 0.05

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--exclude-tail must not be negative")
     model_given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
     train_given = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
-    run_folder = Mirror(args.out)  # a URL: trained in a local copy, published when it ends
+    run_folder = Mirror(args.out)  # a URL: a local copy, each checkpoint published
     run_folder.pull()
     if args.resume:  # the run's own settings, with what this command may change
         model, train = resumed_configs(run_folder.local, model_given, train_given)
@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         threads=args.threads,
         log=lambda line: print(f"continuo: {line}", file=sys.stderr),
+        on_checkpoint=run_folder.push,
     )
-    run_folder.push()
     last = f", loss {result.history[-1]:.4f}" if result.history else ""
     print(
         f"{args.out}: step {result.step} on {len(result.used)} recording(s){last}"

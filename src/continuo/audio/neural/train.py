@@ -170,6 +170,7 @@ def train_audio(
     progress: bool | None = None,
     threads: int | None = DEFAULT_THREADS,
     log: Callable[[str], None] = lambda _: None,
+    on_checkpoint: Callable[[], None] = lambda: None,
 ) -> TrainResult:
     """Train (or with ``resume`` continue training) a model in ``run_dir`` on ``sources``.
 
@@ -179,6 +180,8 @@ def train_audio(
     ``features`` None: chosen from the sources' sample rate
     (:func:`.features.features_for_rate`). ``threads``: torch threads (see :mod:`.runtime`).
     ``progress``: a bar on a terminal, a line every few seconds elsewhere; False: none.
+    ``on_checkpoint`` is called after each checkpoint is written (a run in object storage
+    publishes it: :class:`continuo.storage.Mirror`).
     """
     if resume:
         model_config, train_config = resumed_configs(
@@ -190,11 +193,21 @@ def train_audio(
     train_config = train_config or AudioTrainConfig()
     with torch_threads(threads):
         return _train(
-            sources, Path(run_dir), model_config, train_config, features, resume, progress, log
+            sources,
+            Path(run_dir),
+            model_config,
+            train_config,
+            features,
+            resume,
+            progress,
+            log,
+            on_checkpoint,
         )
 
 
-def _train(sources, run_dir, model_config, train_config, features, resume, progress, log):
+def _train(
+    sources, run_dir, model_config, train_config, features, resume, progress, log, on_checkpoint
+):
     has_model = (run_dir / MODEL_NAME).exists()
     if has_model and not resume:
         raise ConfigError(f"{run_dir} already holds a model; pass --resume or choose a new --out")
@@ -270,6 +283,7 @@ def _train(sources, run_dir, model_config, train_config, features, resume, progr
             if (step + 1) % train_config.checkpoint_every == 0 or step + 1 == total:
                 _update_residual_scale(model, supers, lengths, need // s, train_config)
                 save_checkpoint(run_dir, model, optimizer, step + 1, history)
+                on_checkpoint()
     model.eval()
     return TrainResult(run_dir, max(total, start), history, used, skipped)
 
