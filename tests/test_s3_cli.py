@@ -63,6 +63,10 @@ def test_prepare_train_evaluate_generate_from_s3_to_s3(
     remote = TokenCorpus.open(data)  # pieces are named as from a local folder: the same split
     assert remote.fingerprint == TokenCorpus.open(melody_dataset).fingerprint
     assert remote.manifest["sources"] == [f"{bucket}/songs/melodies"]
+    again = json.loads(_ok(_cli(s3, "prepare", f"{bucket}/songs/melodies", "--codec", "melody",
+                                "--valid-fraction", "0.2", "--test-fraction", "0.2",
+                                "--out", data, "--json", tmp=tmp_path)))  # fmt: skip
+    assert (again["cached"], again["parsed"]) == (24, 0)  # the cache works for a bucket too
 
     _ok(_cli(s3, "train", data, "--model", "gru", *TINY, "--epochs", "2", "--out", run,
              tmp=tmp_path))  # fmt: skip
