@@ -200,6 +200,7 @@ def test_commands_fail_in_one_line_before_writing_anything(
         (["extend", f"{missing}/a.wav", "--duration", "9", "--out", str(tmp_path / "e.wav")],
          f"{missing}/a.wav: "),
         (["prepare", str(melody_midi_dir), "--out", "https://example.org/ds"], "read-only"),
+        (["generate", "--out", f"{missing}/x.txt"], "cannot write '.txt' files"),
     ]  # fmt: skip
     for argv, start in cases:
         assert main(argv) == 2, argv

@@ -55,10 +55,7 @@ def resolve_out(out: str | Path, suffixes: Sequence[str]) -> tuple[Path, bool]:
         _check_folders(path.parent, path)
         return path, True
     if suffix:
-        raise ConfigError(
-            f"{path}: --out cannot write '{suffix}' files; give a file name ending in {listed}, "
-            "or a folder"
-        )
+        raise _unknown_suffix(path, suffix, suffixes)
     if path.exists():
         raise ConfigError(
             f"{path}: is a file, not a folder; --out is a folder or a file name ending in {listed}"
@@ -76,6 +73,14 @@ def _check_folders(folder: Path, out: Path) -> None:
             return
 
 
+def _unknown_suffix(out: str | Path, suffix: str, suffixes: Sequence[str]) -> ConfigError:
+    listed = ", ".join(suffixes)
+    return ConfigError(
+        f"{out}: --out cannot write '{suffix}' files; give a file name ending in {listed}, "
+        "or a folder"
+    )
+
+
 @contextlib.contextmanager
 def staged_out(
     out: str | Path, suffixes: Sequence[str]
@@ -89,7 +94,10 @@ def staged_out(
         yield Path(text), str
         return
     stem = text.rstrip("/").rsplit("/", 1)
-    is_file = PurePosixPath(stem[-1]).suffix.lower() in suffixes
+    suffix = PurePosixPath(stem[-1]).suffix.lower()
+    if suffix and suffix not in suffixes:  # as resolve_out says of a local --out
+        raise _unknown_suffix(text, suffix, suffixes)
+    is_file = bool(suffix)
     folder_url = stem[0] if is_file else text
     with staged(folder_url, versioned=False) as local:
         local.mkdir(parents=True, exist_ok=True)
