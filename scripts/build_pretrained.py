@@ -6,8 +6,9 @@
 Writes ``TARGET/NAME/`` (model.safetensors, config.json, MODEL_CARD.md) for each model named (both
 when none is). A killed build resumes where it stopped: the dataset comes from the parse cache
 and training from its last checkpoint. ``--export-only`` evaluates and exports the run already in
-``WORK/NAME/run`` on the dataset in ``WORK/NAME/data`` (prepared and trained elsewhere: on a GPU,
-by hand, or by the stages of dvc.yaml, whose export stage this is) without preparing or training.
+``WORK/NAME/run`` (trained elsewhere: on a GPU, by hand, or by the stages of dvc.yaml, whose
+export stage this is) without training, on the dataset in ``WORK/NAME/data`` (prepared when it
+is not there).
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def build(
     name: str, recipe: Recipe, work: Path, *, export_only: bool = False, target: Path = PRETRAINED
 ) -> None:
     dataset, run, target = work / name / "data", work / name / "run", target / name
-    if not export_only:
+    if not export_only or not (dataset / "manifest.json").is_file():
         continuo("prepare", *recipe.sources(), *recipe.codec, "--out", str(dataset))
+    if not export_only:
         resume = ["--resume"] if (run / "last").exists() else []
         subprocess.run(
             [sys.executable, "-m", "continuo", "train", str(dataset), "--config",
