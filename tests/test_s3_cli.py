@@ -26,9 +26,21 @@ TINY = ["--preset", "debug", "--batch-size", "8", "--block-size", "32", "--warmu
 CHECKPOINT = {"config.json", "model.safetensors", "trainer.json", "trainer.safetensors"}
 
 
+def _machine(s3: S3, cache: Path) -> dict[str, str]:
+    """The environment of a continuo process on a machine of its own: its own cache."""
+    return s3.process_env(CONTINUO_CACHE=str(cache), OMP_NUM_THREADS="1")
+
+
+def _bucket_with(s3: S3, dataset: Path) -> tuple[str, str]:
+    """A new bucket and the URL of ``dataset`` published in it."""
+    bucket = s3.new_bucket()
+    storage.publish(dataset, f"{bucket}/data")
+    return bucket, f"{bucket}/data"
+
+
 def _cli(s3: S3, *args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
     """Run continuo with a cache of its own (as on another machine), against the server."""
-    env = s3.process_env(CONTINUO_CACHE=str(tmp / "cache"), OMP_NUM_THREADS="1")
+    env = _machine(s3, tmp / "cache")
     return subprocess.run(
         [sys.executable, "-m", "continuo", *args], env=env, capture_output=True, text=True,
         timeout=300,
@@ -95,11 +107,10 @@ def test_prepare_train_evaluate_generate_from_s3_to_s3(
 def test_kill_9_during_a_checkpoint_upload_then_resume(
     s3: S3, melody_dataset: Path, tmp_path: Path
 ) -> None:
-    bucket = s3.new_bucket()
-    data, run = f"{bucket}/data", f"{bucket}/run"
-    storage.publish(melody_dataset, data)
+    bucket, data = _bucket_with(s3, melody_dataset)
+    run = f"{bucket}/run"
     args = ["train", data, "--model", "gru", *TINY, "--epochs", "200", "--checkpoint-every", "1"]
-    env = s3.process_env(CONTINUO_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
+    env = _machine(s3, tmp_path / "cache")
     process = subprocess.Popen([sys.executable, "-m", "continuo", *args, "--out", run], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     caught = None
@@ -154,10 +165,9 @@ def test_extend_a_recording_from_s3_to_s3(s3: S3, tmp_path: Path, capsys) -> Non
 def test_torchrun_two_processes_read_s3_and_write_one_run(
     s3: S3, melody_dataset: Path, tmp_path: Path
 ) -> None:
-    bucket = s3.new_bucket()
-    data, run = f"{bucket}/data", f"{bucket}/ddp"
-    storage.publish(melody_dataset, data)
-    env = s3.process_env(CONTINUO_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
+    bucket, data = _bucket_with(s3, melody_dataset)
+    run = f"{bucket}/ddp"
+    env = _machine(s3, tmp_path / "cache")
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          "-m", "continuo", "train", data, "--model", "gru", *TINY, "--epochs", "2", "--out", run],
@@ -212,15 +222,14 @@ def test_torchrun_across_two_nodes_each_with_its_own_cache(
     (--nnodes=2, a c10d rendezvous), each with a cache of its own, train one run into S3."""
     import socket
 
-    bucket = s3.new_bucket()
-    data, run = f"{bucket}/data", f"{bucket}/nodes"
-    storage.publish(melody_dataset, data)
+    bucket, data = _bucket_with(s3, melody_dataset)
+    run = f"{bucket}/nodes"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     agents = []
     for node in range(2):
-        env = s3.process_env(CONTINUO_CACHE=str(tmp_path / f"node{node}"), OMP_NUM_THREADS="1")
+        env = _machine(s3, tmp_path / f"node{node}")
         agents.append(subprocess.Popen(
             [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
              f"--node_rank={node}", "--rdzv_backend=c10d", f"--rdzv_endpoint=127.0.0.1:{port}",

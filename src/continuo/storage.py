@@ -43,8 +43,6 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from fsspec.callbacks import Callback
-
 from continuo.atomic import atomic_file, write_text
 from continuo.errors import ContinuoError, StorageError
 from continuo.paths import default_cache_dir
@@ -74,8 +72,13 @@ _READ_ONLY = ("http", "https")
 def is_url(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a URL (``scheme://...``) rather than a local path; ``file://`` URLs
     count as local paths."""
-    match = _SCHEME.match(str(path))
-    return bool(match) and match.group(1).lower() != "file"
+    return _scheme(str(path)) != "file"
+
+
+def _scheme(url: str) -> str:
+    """``s3`` for ``s3://...``; ``file`` for a local path."""
+    match = _SCHEME.match(url)
+    return match.group(1).lower() if match else "file"
 
 
 def local_path(path: str | os.PathLike[str]) -> Path:
@@ -105,7 +108,7 @@ def filesystem(url: str) -> tuple[Any, str]:
     import fsspec
     from fsspec.registry import known_implementations
 
-    scheme = _SCHEME.match(url).group(1).lower() if _SCHEME.match(url) else "file"
+    scheme = _scheme(url)
     try:
         return fsspec.core.url_to_fs(url)
     except ImportError:
@@ -260,7 +263,7 @@ def _download(
         try:
             for count, rel in enumerate(todo, 1):
                 with atomic_file(base / rel) as tmp:
-                    fs.get_file(wanted[rel], str(tmp), callback=_Bytes(bar))
+                    fs.get_file(wanted[rel], str(tmp), callback=_bytes_moved(bar))
                 index[rel] = _signature(listing[wanted[rel]])
                 if count % 200 == 0:  # a killed download keeps most of its work
                     write_text(index_path, json.dumps(index))
@@ -280,15 +283,16 @@ def _transfer_bar(desc: str, sizes: list[int], progress: bool | None) -> Any:
     return progress_bar(total=sum(sizes), desc=desc, unit="B", unit_scale=True, enabled=enabled)
 
 
-class _Bytes(Callback):
-    """An fsspec transfer callback that moves ``bar`` by the bytes sent or received."""
+def _bytes_moved(bar: Any) -> Any:
+    """An fsspec transfer callback that moves ``bar`` by the bytes sent or received (fsspec is
+    imported here, not with this module: every command imports it)."""
+    from fsspec.callbacks import Callback
 
-    def __init__(self, bar: Any) -> None:
-        super().__init__()
-        self.bar = bar
+    class Bytes(Callback):
+        def relative_update(self, inc: int = 1) -> None:
+            bar.update(inc)
 
-    def relative_update(self, inc: int = 1) -> None:
-        self.bar.update(inc)
+    return Bytes()
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -308,19 +312,19 @@ def publish(local: Path, url: str, *, versioned: bool = True, progress: bool | N
     try:
         with _remote(url, "cannot write"):
             if local.is_file():
-                fs.put_file(str(local), root, callback=_Bytes(bar))
+                fs.put_file(str(local), root, callback=_bytes_moved(bar))
                 return
             if not versioned:
                 for file in files:
                     target = join(root, file.relative_to(local).as_posix())
-                    fs.put_file(str(file), target, callback=_Bytes(bar))
+                    fs.put_file(str(file), target, callback=_bytes_moved(bar))
                 return
             fs.invalidate_cache()
             previous = _read_pointer(fs, root)
             version = f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
             for file in files:
                 target = join(root, version, file.relative_to(local).as_posix())
-                fs.put_file(str(file), target, callback=_Bytes(bar))
+                fs.put_file(str(file), target, callback=_bytes_moved(bar))
             fs.pipe_file(join(root, POINTER), version.encode())  # the pointer, last
             _remove_old_versions(fs, root, keep={version, previous})
     finally:
@@ -328,7 +332,7 @@ def publish(local: Path, url: str, *, versioned: bool = True, progress: bool | N
 
 
 def _check_scheme_writes(url: str) -> None:
-    scheme = _SCHEME.match(url).group(1).lower()
+    scheme = _scheme(url)
     if scheme in _READ_ONLY:
         raise StorageError(url, f"{scheme}:// URLs are read-only; write to s3://, gs:// or az://")
 
@@ -396,10 +400,6 @@ class Mirror:
         else:
             self.local = local_path(self.url)
 
-    def exists(self) -> bool:
-        """Whether there is anything at ``url``."""
-        return exists(self.url)
-
     def pull(self) -> None:
         """Make the local folder a copy of the remote one (removing what is not there)."""
         if not self.remote:
@@ -407,7 +407,7 @@ class Mirror:
         check_writable(self.url)
         shutil.rmtree(self.local, ignore_errors=True)
         self.local.parent.mkdir(parents=True, exist_ok=True)
-        if self.exists():
+        if exists(self.url):
             shutil.copytree(fetch(self.url), self.local)
         else:
             self.local.mkdir()

@@ -16,7 +16,7 @@ from pathlib import Path
 from continuo import io
 from continuo.errors import ReadError
 
-__all__ = ["SourceFile", "expand_sources", "iter_sources"]
+__all__ = ["SourceFile", "iter_sources"]
 
 
 @dataclass(frozen=True)
@@ -27,26 +27,14 @@ class SourceFile:
     name: str
 
 
-def expand_sources(sources: Sequence[str | Path]) -> list[SourceFile]:
-    """All files named by ``sources``, in a deterministic order, without duplicates.
+def iter_sources(sources: Sequence[str | Path]) -> Iterator[SourceFile]:
+    """The files named by ``sources``, in a deterministic order (sources as given; a folder's
+    files as ``sorted(folder.rglob("*"))`` lists them), one at a time: a folder is walked a
+    directory at a time, never listed whole, so memory stays flat for a folder of any size. A
+    file named twice comes twice (the build keeps the first).
 
     Raises :class:`ReadError` for a source that does not exist, and for a file named directly
     whose type continuo cannot read (inside a folder such files are silently passed over).
-    """
-    files: list[SourceFile] = []
-    seen: set[str] = set()
-    for source in iter_sources(sources):
-        resolved = os.path.realpath(source.path)
-        if resolved not in seen:
-            seen.add(resolved)
-            files.append(source)
-    return files
-
-
-def iter_sources(sources: Sequence[str | Path]) -> Iterator[SourceFile]:
-    """The files named by ``sources``, in :func:`expand_sources`'s order, one at a time (a folder
-    is walked a directory at a time, never listed whole), duplicates included: memory stays flat
-    for a folder of any size. Raises as :func:`expand_sources` does, when it reaches the source.
     """
     for source in sources:
         text = str(source)
