@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile
 
@@ -19,6 +18,7 @@ from continuo import storage
 from continuo.cli import main
 from continuo.data.dataset import TokenCorpus
 from tests.s3_fixtures import S3
+from tests.test_audio_signals import groove, write
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +36,14 @@ def _bucket_with(s3: S3, dataset: Path) -> tuple[str, str]:
     bucket = s3.new_bucket()
     storage.publish(dataset, f"{bucket}/data")
     return bucket, f"{bucket}/data"
+
+
+def _recording_in(s3: S3, url: str, tmp: Path, bars: int, rate: int = 22_050) -> int:
+    """Put a recording (tests/test_audio_signals.py's groove: ``bars`` bars of 4/4 at 120 bpm
+    and 2 s of ending) at ``url``; returns its sample rate."""
+    path = write(tmp / "recording.wav", groove(rate, bars=bars), rate)
+    s3.put(url, path.read_bytes())
+    return rate
 
 
 def _cli(s3: S3, *args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -148,11 +156,7 @@ def test_kill_9_during_a_checkpoint_upload_then_resume(
 def test_extend_a_recording_from_s3_to_s3(s3: S3, tmp_path: Path, capsys) -> None:
     """In this process (the audio analysis is compiled once per test process)."""
     bucket = s3.new_bucket()
-    rate = 22050
-    t = np.arange(int(rate * 8)) / rate
-    beat = (np.sin(2 * np.pi * 220 * t) * np.exp(-8 * (t % 0.5))).astype(np.float32)
-    soundfile.write(tmp_path / "loop.wav", 0.5 * beat, rate)
-    s3.put(f"{bucket}/in/loop.wav", (tmp_path / "loop.wav").read_bytes())
+    rate = _recording_in(s3, f"{bucket}/in/loop.wav", tmp_path, bars=4)  # 10 s
 
     assert main(["extend", f"{bucket}/in/loop.wav", "--duration", "20",
                  "--out", f"{bucket}/out/long.wav"]) == 0  # fmt: skip
@@ -248,11 +252,7 @@ def test_train_audio_and_extend_neural_between_buckets(s3: S3, tmp_path: Path, c
     """``train-audio`` from a bucket into a bucket (each checkpoint published, resumable), and
     ``extend --method neural`` with that model, from a bucket to a bucket."""
     bucket = s3.new_bucket()
-    rate = 22050
-    t = np.arange(int(rate * 6)) / rate
-    tone = (np.sin(2 * np.pi * 330 * t) * np.exp(-6 * (t % 0.25))).astype(np.float32)
-    soundfile.write(tmp_path / "tone.wav", 0.4 * tone, rate)
-    s3.put(f"{bucket}/in/tone.wav", (tmp_path / "tone.wav").read_bytes())
+    rate = _recording_in(s3, f"{bucket}/in/tone.wav", tmp_path, bars=2)  # 6 s
     small = ["--steps", "4", "--batch", "4", "--hidden", "16", "--window", "8"]
     argv = ["train-audio", f"{bucket}/in/tone.wav", "--out", f"{bucket}/audio-run", *small]
     assert main([*argv, "--checkpoint-every", "2"]) == 0
